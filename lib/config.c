@@ -1,0 +1,3 @@
+/* config.c - placeholder, being written */
+#include "config.h"
+#include "internal.h"

@@ -1,0 +1,23 @@
+/*
+ * internal.h - helpers shared by the library's modules; not installed.
+ */
+#ifndef ACK_INTERNAL_H
+#define ACK_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#include "ackmilter.h"
+
+#define ACK_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* strdup/strndup that return NULL on failure (callers map to ACK_ENOMEM). */
+char *ack__strdup(const char *s);
+char *ack__strndup(const char *s, size_t n);
+/* snprintf into err (may be NULL); never overflows, always terminates. */
+void ack__seterr(char *err, size_t errlen, const char *fmt, ...) ACK_PRINTF(3, 4);
+/* ASCII case-insensitive compare of n bytes / of strings. */
+int ack__strncasecmp(const char *a, const char *b, size_t n);
+int ack__strcasecmp(const char *a, const char *b);
+
+#endif

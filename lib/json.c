@@ -1,0 +1,3 @@
+/* json.c - placeholder, being written */
+#include "config.h"
+#include "internal.h"

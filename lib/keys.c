@@ -1,0 +1,3 @@
+/* keys.c - placeholder, being written */
+#include "config.h"
+#include "internal.h"

@@ -1,0 +1,3 @@
+/* mime.c - placeholder, being written */
+#include "config.h"
+#include "internal.h"

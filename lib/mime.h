@@ -1,0 +1,3 @@
+#ifndef ACK_MIME_H
+#define ACK_MIME_H
+#endif

@@ -1,0 +1,3 @@
+/* record.c - placeholder, being written */
+#include "config.h"
+#include "internal.h"

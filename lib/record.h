@@ -1,0 +1,3 @@
+#ifndef ACK_RECORD_H
+#define ACK_RECORD_H
+#endif

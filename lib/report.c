@@ -1,0 +1,3 @@
+/* report.c - placeholder, being written */
+#include "config.h"
+#include "internal.h"

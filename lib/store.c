@@ -1,0 +1,3 @@
+/* store.c - placeholder, being written */
+#include "config.h"
+#include "internal.h"

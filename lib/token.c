@@ -1,0 +1,3 @@
+/* token.c - placeholder, being written */
+#include "config.h"
+#include "internal.h"

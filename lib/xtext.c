@@ -1,0 +1,3 @@
+/* xtext.c - placeholder, being written */
+#include "config.h"
+#include "internal.h"

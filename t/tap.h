@@ -1,0 +1,77 @@
+/*
+ * tap.h - minimal test harness for the C unit tests.  Each check prints
+ * "ok N - what" or "not ok N - what"; tap_done() prints the totals line
+ * "N passed, N failed" and returns the exit status for main().
+ */
+#ifndef ACK_TAP_H
+#define ACK_TAP_H
+
+#include <stdio.h>
+#include <string.h>
+
+static int tap_n, tap_fail;
+
+#define ok(cond, ...) tap_ok(!!(cond), __FILE__, __LINE__, __VA_ARGS__)
+#define is_int(got, want, ...) \
+	tap_is_int((long long)(got), (long long)(want), __FILE__, __LINE__, __VA_ARGS__)
+#define is_str(got, want, ...) tap_is_str((got), (want), __FILE__, __LINE__, __VA_ARGS__)
+
+static void __attribute__((format(printf, 4, 5)))
+tap_ok(int pass, const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	tap_n++;
+	if (!pass)
+		tap_fail++;
+	printf("%sok %d - ", pass ? "" : "not ", tap_n);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	if (!pass)
+		printf("  (%s:%d)", file, line);
+	putchar('\n');
+	fflush(stdout);
+}
+
+#include <stdarg.h>
+
+static void __attribute__((format(printf, 5, 6)))
+tap_is_int(long long got, long long want, const char *file, int line, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	tap_ok(got == want, file, line, "%s", msg);
+	if (got != want)
+		printf("#   got %lld, want %lld\n", got, want);
+}
+
+static void __attribute__((format(printf, 5, 6)))
+tap_is_str(const char *got, const char *want, const char *file, int line, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	int pass;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	pass = (got == NULL && want == NULL) ||
+	    (got != NULL && want != NULL && strcmp(got, want) == 0);
+	tap_ok(pass, file, line, "%s", msg);
+	if (!pass)
+		printf("#   got \"%s\", want \"%s\"\n", got ? got : "(null)", want ? want : "(null)");
+}
+
+static int
+tap_done(void)
+{
+	printf("%d passed, %d failed\n", tap_n - tap_fail, tap_fail);
+	return tap_fail == 0 ? 0 : 1;
+}
+
+#endif
