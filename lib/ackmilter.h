@@ -303,6 +303,17 @@ typedef int (*ack_store_event_cb)(const ack_event *e, void *arg);
 int ack_store_events(ack_store *s, uint64_t after, ack_store_event_cb cb,
     void *arg) ACK_WUR;
 
+/* Counts and map usage, from one read transaction. */
+typedef struct ack_store_info {
+	uint64_t messages;
+	uint64_t recipients;
+	uint64_t events;
+	uint64_t map_used; /* bytes of the map in use (pages up to the last) */
+	uint64_t map_size; /* current map size in bytes */
+} ack_store_info;
+
+int ack_store_stat(ack_store *s, ack_store_info *info) ACK_WUR;
+
 /* ------------------------------------------------------------------ */
 /* JSON writer                                                         */
 /* ------------------------------------------------------------------ */
@@ -401,12 +412,13 @@ typedef enum {
 	ACK_CT_PATH,     /* a file or directory name */
 	ACK_CT_BOOL,     /* yes/no/true/false/1/0 */
 	ACK_CT_INT,      /* integer within [min, max] */
-	ACK_CT_SIZE,     /* integer with optional k/m/g suffix, within [min, max] */
+	ACK_CT_SIZE,     /* integer with optional k/m/g/t suffix, within [min, max] */
 	ACK_CT_ENUM,     /* one word of a list */
 	ACK_CT_LIST,     /* comma or blank separated words */
 	ACK_CT_NOTIFY,   /* NOTIFY keyword list */
 	ACK_CT_NETLIST,  /* addresses / CIDR prefixes */
-	ACK_CT_TEMPLATE  /* address template with exactly one %t */
+	ACK_CT_TEMPLATE, /* address template with exactly one %t */
+	ACK_CT_WORD      /* one word of a list, stored as that word (char *) */
 } ack_config_type;
 
 typedef struct ack_config_key {
@@ -414,7 +426,7 @@ typedef struct ack_config_key {
 	ack_config_type type;
 	const char *def;    /* default as written in a config file; NULL: unset */
 	int64_t min, max;   /* for INT and SIZE */
-	const char *words;  /* for ENUM: "never|always|keep" */
+	const char *words;  /* for ENUM and WORD: "never|always|keep" */
 	const char *doc;    /* one line */
 	size_t offset;      /* in ack_config */
 } ack_config_key;
@@ -500,6 +512,39 @@ int ack_parser_eom(ack_parser *p) ACK_WUR;
 int ack_parser_message(ack_parser *p, const void *data, size_t len) ACK_WUR;
 /* Result after eom; owned by the parser until reset/free. */
 const ack_report *ack_parser_result(const ack_parser *p);
+/*
+ * Write the members of a report into the JSON object the caller has
+ * opened (the caller adds its own, e.g. "file", "token"): "kind",
+ * "reporting_mta", "original_envelope_id", "original_message_id",
+ * "returned_token", "truncated" and "recipients", an array of objects
+ * {"address", "original_recipient", "action", "status", "diagnostic",
+ * "remote_mta", "disposition"}.  Absent values are null.
+ */
+int ack_report_json(const ack_report *r, ack_json *j) ACK_WUR;
+
+/* ------------------------------------------------------------------ */
+/* Token recovery                                                      */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Does address match the return path template (e.g. "bounces+%t@example.org",
+ * compared case-insensitively)?  If so, copy the part that stands for %t
+ * (lowercased, when it has a token's syntax) into token and return true.
+ */
+bool ack_return_path_match(const char *tmpl, const char *address,
+    char token[ACK_TOKEN_LEN + 1]);
+
+/*
+ * The token a report is about, from the first place that holds one with a
+ * token's syntax, in this order: envelope_token (the signed return address
+ * the report was sent to, may be NULL), Original-Envelope-Id, the tracking
+ * header of the returned message.  *where names the source ("return-path",
+ * "envid", "returned-header").  With keys, the MAC is checked: ACK_OK,
+ * ACK_EMAC or ACK_ENOKEY; without keys ACK_OK means "found, unverified".
+ * ACK_ENOTFOUND when no candidate has a token's syntax.
+ */
+int ack_report_token(const ack_report *r, const char *envelope_token,
+    const ack_keys *keys, char token[ACK_TOKEN_LEN + 1], const char **where);
 
 #ifdef __cplusplus
 }

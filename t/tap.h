@@ -6,6 +6,7 @@
 #ifndef ACK_TAP_H
 #define ACK_TAP_H
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -33,8 +34,6 @@ tap_ok(int pass, const char *file, int line, const char *fmt, ...)
 	putchar('\n');
 	fflush(stdout);
 }
-
-#include <stdarg.h>
 
 static void __attribute__((format(printf, 5, 6)))
 tap_is_int(long long got, long long want, const char *file, int line, const char *fmt, ...)

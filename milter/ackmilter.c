@@ -1,0 +1,299 @@
+/*
+ * ackmilter.c - the milter callbacks, one per stage.  They collect what
+ * the message says about itself (sender, recipients, a few headers) and
+ * leave the decisions to outgoing.c at end of message.  Stages that are
+ * not needed are switched off at negotiation; the body is skipped.
+ */
+#include "config.h"
+
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <libmilter/mfapi.h>
+
+#include "log.h"
+#include "milter.h"
+#include "mta.h"
+
+/* What we ask of the MTA, and what we can do without. */
+#define WANT_ACTIONS (SMFIF_CHGFROM | SMFIF_ADDRCPT_PAR | SMFIF_DELRCPT | \
+    SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE)
+#define WANT_PROTO (SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_SKIP | \
+    SMFIP_NR_CONN | SMFIP_NR_MAIL | SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_EOH)
+
+static struct conn *
+conn_of(SMFICTX *ctx)
+{
+	return smfi_getpriv(ctx);
+}
+
+/* SMFIS_CONTINUE, or no reply at all when the MTA agreed to that. */
+static sfsistat
+next(struct conn *c, unsigned long noreply_flag)
+{
+	return c != NULL && (c->pflags & noreply_flag) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
+static sfsistat
+cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
+    unsigned long f2, unsigned long f3, unsigned long *pf0,
+    unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
+{
+	struct conn *c = calloc(1, sizeof *c);
+
+	if (c == NULL)
+		return SMFIS_REJECT; /* aborts this connection only; MTA applies its default */
+	*pf0 = f0 & WANT_ACTIONS;
+	*pf1 = f1 & WANT_PROTO;
+	*pf2 = *pf3 = 0;
+	c->pflags = *pf1;
+	smfi_setpriv(ctx, c);
+	return SMFIS_CONTINUE;
+}
+
+static bool
+in_list(const ack_strlist *l, const char *word)
+{
+	for (size_t i = 0; word != NULL && i < l->n; i++)
+		if (strcasecmp(l->v[i], word) == 0)
+			return true;
+	return false;
+}
+
+static sfsistat
+cb_connect(SMFICTX *ctx, char *host, struct sockaddr *sa)
+{
+	struct conn *c = conn_of(ctx);
+
+	if (c == NULL) { /* an old MTA that skipped negotiation */
+		if ((c = calloc(1, sizeof *c)) == NULL)
+			return SMFIS_ACCEPT;
+		smfi_setpriv(ctx, c);
+	}
+	if (sa != NULL && (sa->sa_family == AF_INET || sa->sa_family == AF_INET6)) {
+		memcpy(&c->addr, sa, sa->sa_family == AF_INET ?
+		    sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
+		c->have_addr = true;
+	}
+	c->submission = in_list(&ackd.cfg->submission_daemons,
+	    mta_macro(ctx, "{daemon_name}"));
+	return next(c, SMFIP_NR_CONN);
+}
+
+/* "<a@b>" -> "a@b" (a copy). */
+static char *
+strip_brackets(const char *s)
+{
+	size_t n;
+
+	while (*s == ' ')
+		s++;
+	if (*s == '<')
+		s++;
+	n = strcspn(s, ">");
+	return strndup(s, n);
+}
+
+/* The value of ESMTP parameter `key` in argv (e.g. "RET"), or NULL. */
+static const char *
+esmtp_arg(char **argv, const char *key)
+{
+	size_t k = strlen(key);
+
+	for (int i = 1; argv[i] != NULL; i++)
+		if (strncasecmp(argv[i], key, k) == 0 && argv[i][k] == '=')
+			return argv[i] + k + 1;
+	return NULL;
+}
+
+static bool
+is_outgoing(SMFICTX *ctx, struct conn *c, struct msg *m, const char *sender)
+{
+	if (*sender == '\0')
+		return false; /* bounces are never tagged */
+	m->auth = ackd.cfg->authenticated_outgoing &&
+	    mta_macro(ctx, "{auth_authen}") != NULL;
+	return c->submission || m->auth ||
+	    (c->have_addr && ack_config_internal(ackd.cfg, &c->addr));
+}
+
+static sfsistat
+cb_envfrom(SMFICTX *ctx, char **argv)
+{
+	struct conn *c = conn_of(ctx);
+	struct msg *m;
+	const char *ret;
+	char *sender;
+
+	msg_free(c->msg);
+	c->msg = m = calloc(1, sizeof *m);
+	if (m == NULL)
+		return next(c, SMFIP_NR_MAIL); /* no context: eom passes it on */
+	if ((m->sender_arg = strdup(argv[0])) == NULL ||
+	    (sender = strip_brackets(argv[0])) == NULL) {
+		m->skip_reason = "out of memory";
+		return next(c, SMFIP_NR_MAIL);
+	}
+	ret = esmtp_arg(argv, "RET");
+	m->ret = ret == NULL ? -1 : strcasecmp(ret, "FULL") == 0 ? 1 : 0;
+	m->null_sender = *sender == '\0';
+	m->outgoing = is_outgoing(ctx, c, m, sender);
+	free(sender);
+	if (!m->outgoing && c->parser != NULL)
+		ack_parser_reset(c->parser);
+	return next(c, SMFIP_NR_MAIL);
+}
+
+static int
+rcpt_add(struct msg *m, char **argv)
+{
+	struct rcpt *r;
+
+	if (m->nrcpt == m->rcpt_size) {
+		size_t size = m->rcpt_size ? m->rcpt_size * 2 : 4;
+		struct rcpt *v = reallocarray(m->rcpt, size, sizeof *v);
+
+		if (v == NULL)
+			return -1;
+		m->rcpt = v;
+		m->rcpt_size = size;
+	}
+	r = &m->rcpt[m->nrcpt];
+	memset(r, 0, sizeof *r);
+	r->arg = strdup(argv[0]);
+	r->addr = strip_brackets(argv[0]);
+	if (esmtp_arg(argv, "NOTIFY") != NULL)
+		r->notify = strdup(esmtp_arg(argv, "NOTIFY"));
+	if (esmtp_arg(argv, "ORCPT") != NULL)
+		r->orcpt = strdup(esmtp_arg(argv, "ORCPT"));
+	m->nrcpt++;
+	return r->arg != NULL && r->addr != NULL ? 0 : -1;
+}
+
+static sfsistat
+cb_envrcpt(SMFICTX *ctx, char **argv)
+{
+	struct conn *c = conn_of(ctx);
+	struct msg *m = c->msg;
+
+	if (m == NULL || m->skip_reason != NULL)
+		return next(c, SMFIP_NR_RCPT);
+	if (!m->outgoing) {
+		char *addr = strip_brackets(argv[0]);
+
+		if (addr != NULL)
+			inbound_rcpt(m, addr);
+		free(addr);
+		return next(c, SMFIP_NR_RCPT);
+	}
+	if (m->nrcpt >= MAX_RCPT)
+		m->skip_reason = "too many recipients";
+	else if (rcpt_add(m, argv) != 0)
+		m->skip_reason = "out of memory";
+	return next(c, SMFIP_NR_RCPT);
+}
+
+static sfsistat
+cb_header(SMFICTX *ctx, char *name, char *value)
+{
+	struct conn *c = conn_of(ctx);
+	struct msg *m = c->msg;
+
+	if (m == NULL)
+		return next(c, SMFIP_NR_HDR);
+	if (strcasecmp(name, ackd.cfg->tracking_header) == 0)
+		m->track_headers++;
+	else if (strcasecmp(name, "Disposition-Notification-To") == 0)
+		m->has_dnt = true;
+	else if (m->message_id == NULL && strcasecmp(name, "Message-ID") == 0) {
+		while (*value == ' ' || *value == '\t')
+			value++;
+		m->message_id = strndup(value, strnlen(value, MAX_FIELD));
+	}
+	if (!m->outgoing)
+		inbound_header(c, name, value);
+	return next(c, SMFIP_NR_HDR);
+}
+
+static sfsistat
+cb_eoh(SMFICTX *ctx)
+{
+	struct conn *c = conn_of(ctx);
+
+	if (c->msg != NULL && !c->msg->outgoing)
+		inbound_eoh(c);
+	return next(c, SMFIP_NR_EOH);
+}
+
+/* Only a possible report needs its body; everything else skips it. */
+static sfsistat
+cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
+{
+	struct conn *c = conn_of(ctx);
+
+	if (c->msg != NULL && c->msg->report) {
+		inbound_body(c, chunk, len);
+		return SMFIS_CONTINUE;
+	}
+	return c->pflags & SMFIP_SKIP ? SMFIS_SKIP : SMFIS_CONTINUE;
+}
+
+static sfsistat
+cb_eom(SMFICTX *ctx)
+{
+	struct conn *c = conn_of(ctx);
+	const char *qid = mta_macro(ctx, "i");
+	sfsistat rc;
+
+	if (c->msg == NULL)
+		return SMFIS_CONTINUE;
+	rc = c->msg->outgoing ? outgoing_eom(ctx, c->msg, qid) :
+	    inbound_eom(ctx, c, qid);
+	msg_free(c->msg);
+	c->msg = NULL;
+	return rc;
+}
+
+static sfsistat
+cb_abort(SMFICTX *ctx)
+{
+	struct conn *c = conn_of(ctx);
+
+	if (c != NULL) {
+		msg_free(c->msg);
+		c->msg = NULL;
+	}
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+cb_close(SMFICTX *ctx)
+{
+	struct conn *c = conn_of(ctx);
+
+	if (c != NULL) {
+		msg_free(c->msg);
+		ack_parser_free(c->parser);
+		free(c);
+		smfi_setpriv(ctx, NULL);
+	}
+	return SMFIS_CONTINUE;
+}
+
+struct smfiDesc ack_milter_desc = {
+	.xxfi_name = (char *)"ackmilter",
+	.xxfi_version = SMFI_VERSION,
+	.xxfi_flags = WANT_ACTIONS,
+	.xxfi_connect = cb_connect,
+	.xxfi_envfrom = cb_envfrom,
+	.xxfi_envrcpt = cb_envrcpt,
+	.xxfi_header = cb_header,
+	.xxfi_eoh = cb_eoh,
+	.xxfi_body = cb_body,
+	.xxfi_eom = cb_eom,
+	.xxfi_abort = cb_abort,
+	.xxfi_close = cb_close,
+	.xxfi_negotiate = cb_negotiate,
+};

@@ -1,0 +1,191 @@
+/*
+ * ctl_show.c - ackctl show: one message's record, for people (a summary
+ * and a table of recipients) or for scripts (one JSON object, schema in
+ * ackctl(1)).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "ackctl.h"
+
+#define JS(expr)                 \
+	do {                         \
+		if ((expr) != ACK_OK)    \
+			return ACK_ENOMEM;   \
+	} while (0)
+
+static int
+json_notify(ack_json *j, unsigned bits)
+{
+	char s[64];
+
+	if (bits == 0)
+		return ack_json_null(j);
+	ack_notify_format(bits, s, sizeof s);
+	return ack_json_str(j, s);
+}
+
+static int
+json_dsn(ack_json *j, const ack_rcpt *r)
+{
+	JS(ack_json_key(j, "dsn"));
+	JS(ack_json_obj_open(j));
+	JS(ack_json_key(j, "state"));
+	JS(ack_json_str(j, ack_dsn_state_name(r->dsn_state)));
+	JS(ack_json_key(j, "status"));
+	JS(ack_json_str(j, r->dsn_status));
+	JS(ack_json_key(j, "diagnostic"));
+	JS(ack_json_str(j, r->dsn_diagnostic));
+	JS(ack_json_key(j, "remote_mta"));
+	JS(ack_json_str(j, r->dsn_remote_mta));
+	JS(ack_json_key(j, "reason"));
+	JS(ack_json_str(j, r->dsn_reason));
+	JS(ack_json_key(j, "updated"));
+	JS(ack_json_time(j, r->dsn_updated));
+	return ack_json_obj_close(j);
+}
+
+static int
+json_mdn(ack_json *j, const ack_rcpt *r)
+{
+	JS(ack_json_key(j, "mdn"));
+	JS(ack_json_obj_open(j));
+	JS(ack_json_key(j, "state"));
+	JS(ack_json_str(j, ack_mdn_state_name(r->mdn_state)));
+	JS(ack_json_key(j, "disposition"));
+	JS(ack_json_str(j, r->mdn_disposition));
+	JS(ack_json_key(j, "updated"));
+	JS(ack_json_time(j, r->mdn_updated));
+	return ack_json_obj_close(j);
+}
+
+static int
+json_rcpt(ack_json *j, const ack_rcpt *r)
+{
+	JS(ack_json_obj_open(j));
+	JS(ack_json_key(j, "address"));
+	JS(ack_json_str(j, r->address));
+	JS(ack_json_key(j, "orcpt"));
+	JS(ack_json_str(j, r->orcpt));
+	JS(ack_json_key(j, "notify"));
+	JS(json_notify(j, r->notify));
+	JS(json_dsn(j, r));
+	JS(json_mdn(j, r));
+	return ack_json_obj_close(j);
+}
+
+static int
+json_record(ack_json *j, const ack_record *rec)
+{
+	const ack_msg *m = &rec->msg;
+
+	JS(ack_json_obj_open(j));
+	JS(ack_json_key(j, "token"));
+	JS(ack_json_str(j, m->token));
+	JS(ack_json_key(j, "message_id"));
+	JS(ack_json_str(j, m->message_id));
+	JS(ack_json_key(j, "sender"));
+	JS(ack_json_str(j, m->sender));
+	JS(ack_json_key(j, "submitted"));
+	JS(ack_json_time(j, m->submitted));
+	JS(ack_json_key(j, "queue_id"));
+	JS(ack_json_str(j, m->queue_id));
+	JS(ack_json_key(j, "ret"));
+	JS(ack_json_str(j, m->flags & ACK_MSG_RET_FULL ? "FULL" : "HDRS"));
+	JS(ack_json_key(j, "read_receipt_requested"));
+	JS(ack_json_bool(j, (m->flags & ACK_MSG_MDN_REQ) != 0));
+	JS(ack_json_key(j, "recipients"));
+	JS(ack_json_arr_open(j));
+	for (size_t i = 0; i < rec->nrcpt; i++)
+		JS(json_rcpt(j, &rec->rcpt[i]));
+	JS(ack_json_arr_close(j));
+	return ack_json_obj_close(j);
+}
+
+static void
+show_field(const char *name, const char *value)
+{
+	printf("%-11s ", name);
+	put_safe(value ? value : "-");
+	putchar('\n');
+}
+
+static void
+show_human(const ack_record *rec)
+{
+	const ack_msg *m = &rec->msg;
+	char when[64], notify[64];
+	struct table t;
+
+	fmt_local_time(m->submitted, when, sizeof when);
+	show_field("Message-ID", m->message_id);
+	show_field("Token", m->token);
+	show_field("Sender", m->sender);
+	show_field("Submitted", when);
+	show_field("Queue ID", m->queue_id);
+	show_field("Receipts", m->flags & ACK_MSG_MDN_REQ ?
+	    "delivery status (DSN) and read receipt (MDN) requested" :
+	    "delivery status (DSN) requested; no read receipt");
+	putchar('\n');
+	table_init(&t, 7);
+	table_row(&t, "RECIPIENT", "NOTIFY", "DSN", "STATUS", "REMOTE-MTA", "UPDATED", "MDN");
+	for (size_t i = 0; i < rec->nrcpt; i++) {
+		const ack_rcpt *r = &rec->rcpt[i];
+
+		ack_notify_format(r->notify, notify, sizeof notify);
+		fmt_local_time(r->dsn_updated, when, sizeof when);
+		table_row(&t, r->address, r->notify ? notify : NULL,
+		    ack_dsn_state_name(r->dsn_state), r->dsn_status,
+		    r->dsn_remote_mta, when, ack_mdn_state_name(r->mdn_state));
+	}
+	table_print(&t);
+	table_free(&t);
+}
+
+int
+cmd_show(int argc, char **argv)
+{
+	struct ctl c = { 0 };
+	char token[ACK_TOKEN_LEN + 1];
+	ack_record rec;
+	int i, rc;
+
+	if ((i = ctl_options(&c, argc, argv, "show [--json] TOKEN|MESSAGE-ID|QUEUE-ID")) < 0)
+		return EXIT_USAGE;
+	if (argc - i != 1)
+		return fail(EXIT_USAGE, "usage: ackctl show [--json] TOKEN|MESSAGE-ID|QUEUE-ID");
+	if ((rc = ctl_open_store(&c)) != 0)
+		return rc;
+	rc = ack_store_lookup(c.store, argv[i], token);
+	if (rc == ACK_OK)
+		rc = ack_store_get(c.store, token, &rec);
+	if (rc == ACK_ENOTFOUND) {
+		ctl_close(&c);
+		return fail(EXIT_NOTFOUND, "%s: no such message in the store", argv[i]);
+	}
+	if (rc != ACK_OK) {
+		fail(EXIT_USAGE, "%s: %s (%s)", argv[i], ack_strerror(rc),
+		    ack_store_errmsg(c.store));
+		ctl_close(&c);
+		return EXIT_USAGE;
+	}
+	if (c.json) {
+		ack_buf b;
+		ack_json j;
+
+		ack_buf_init(&b, 0);
+		ack_json_init(&j, &b);
+		if (json_record(&j, &rec) != ACK_OK)
+			rc = fail(EXIT_USAGE, "out of memory");
+		else
+			put_json_line(&b);
+		ack_buf_free(&b);
+	} else {
+		show_human(&rec);
+	}
+	ack_record_free(&rec);
+	ctl_close(&c);
+	return rc == ACK_OK ? 0 : EXIT_USAGE;
+}

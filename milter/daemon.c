@@ -1,0 +1,297 @@
+/*
+ * daemon.c - ackmilter's main(): options, the configuration check (-n), and
+ * the start order: configuration, socket, keys, store, privileges, then
+ * libmilter's threads.  In the background the parent waits until the child
+ * reports that everything opened, so a start failure is printed where the
+ * administrator typed the command.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <libmilter/mfapi.h>
+
+#include "log.h"
+#include "milter.h"
+
+struct ackd ackd;
+
+static int verdict_fd = -1; /* pipe to the waiting parent, when detached */
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: ackmilter [-fnV] [-c config-file]\n");
+	exit(2);
+}
+
+/* Log a start-up failure, tell the waiting parent, and exit. */
+static void __attribute__((noreturn, format(printf, 1, 2)))
+die(const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	log_err(NULL, "%s", line);
+	if (verdict_fd >= 0) {
+		(void)!write(verdict_fd, line, strlen(line));
+		close(verdict_fd);
+	}
+	exit(1);
+}
+
+/* -n: configuration, keys and store, each checked and reported. */
+static int
+check(const char *path, const ack_config *cfg)
+{
+	char err[1024], data[4096];
+	ack_keys *keys = NULL;
+	ack_store *st = NULL;
+	int rc, bad = 0;
+
+	if ((rc = ack_keys_load(&keys, cfg->key_file, err, sizeof err)) != ACK_OK) {
+		fprintf(stderr, "ackmilter: KeyFile %s\n", err);
+		bad = 1;
+	}
+	snprintf(data, sizeof data, "%s/data.mdb", cfg->database);
+	if (access(data, F_OK) != 0)
+		printf("ackmilter: Database %s does not exist yet: it will be created\n",
+		    cfg->database);
+	else if ((rc = ack_store_open(&st, cfg->database, ACK_STORE_RDONLY, 0, err,
+	    sizeof err)) != ACK_OK) {
+		fprintf(stderr, "ackmilter: Database %s\n", err);
+		bad = 1;
+	}
+	if (!bad)
+		printf("ackmilter: %s: configuration OK (%u key%s, signing key %u)\n",
+		    path, ack_keys_count(keys), ack_keys_count(keys) == 1 ? "" : "s",
+		    ack_keys_signing_id(keys));
+	ack_keys_free(keys);
+	ack_store_close(st);
+	return bad;
+}
+
+/* Fork; the parent waits for the child's verdict and exits with it. */
+static void
+detach(void)
+{
+	char msg[1024];
+	int p[2];
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe(p) != 0 || (pid = fork()) < 0)
+		die("cannot detach: %s", strerror(errno));
+	if (pid > 0) {
+		close(p[1]);
+		n = read(p[0], msg, sizeof msg - 1);
+		if (n <= 0 || (n == 2 && memcmp(msg, "ok", 2) == 0))
+			exit(n == 2 ? 0 : 1);
+		msg[n] = '\0';
+		fprintf(stderr, "ackmilter: %s\n", msg);
+		exit(1);
+	}
+	close(p[0]);
+	verdict_fd = p[1];
+	if (setsid() < 0 || chdir("/") != 0)
+		die("cannot detach: %s", strerror(errno));
+}
+
+static void
+quiet_stdio(void)
+{
+	int fd = open("/dev/null", O_RDWR);
+
+	if (fd < 0)
+		return;
+	dup2(fd, 0);
+	dup2(fd, 1);
+	dup2(fd, 2);
+	if (fd > 2)
+		close(fd);
+}
+
+/* Linux passes TCP_NODELAY from a listener to the sockets it accepts. */
+static void
+nodelay_listeners(void)
+{
+	for (int fd = 3; fd < 1024; fd++) {
+		int on = 1, listening = 0;
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof ss, ol = sizeof listening;
+
+		if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0 ||
+		    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6) ||
+		    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &ol) != 0 ||
+		    !listening)
+			continue;
+		if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) != 0)
+			log_warn(NULL, "TCP_NODELAY on the listener: %s", strerror(errno));
+	}
+}
+
+/* "user" or "user:group" -> ids; false when unknown. */
+static bool
+lookup_user(const char *spec, uid_t *uid, gid_t *gid)
+{
+	char name[256];
+	const char *colon = strchr(spec, ':');
+	struct passwd *pw;
+	struct group *gr;
+
+	snprintf(name, sizeof name, "%.*s", colon ? (int)(colon - spec) : 255, spec);
+	if ((pw = getpwnam(name)) == NULL)
+		return false;
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	if (colon != NULL) {
+		if ((gr = getgrnam(colon + 1)) == NULL)
+			return false;
+		*gid = gr->gr_gid;
+	}
+	return true;
+}
+
+static void
+drop_privileges(const ack_config *cfg, const char *sockpath)
+{
+	uid_t uid;
+	gid_t gid;
+
+	if (cfg->user_id == NULL || *cfg->user_id == '\0')
+		return;
+	if (!lookup_user(cfg->user_id, &uid, &gid))
+		die("UserID %s: no such user or group", cfg->user_id);
+	if (sockpath != NULL && chown(sockpath, uid, gid) != 0)
+		die("chown %s: %s", sockpath, strerror(errno));
+	if (getuid() == 0 && (setgroups(1, &gid) != 0 || setgid(gid) != 0 ||
+	    setuid(uid) != 0))
+		die("cannot become %s: %s", cfg->user_id, strerror(errno));
+	if (uid != 0 && setuid(0) == 0)
+		die("UserID %s: privileges could not be dropped", cfg->user_id);
+}
+
+/* The unix socket's path, or NULL for inet sockets. */
+static const char *
+socket_path(const char *spec)
+{
+	if (strncmp(spec, "unix:", 5) == 0)
+		return spec + 5;
+	if (strncmp(spec, "local:", 6) == 0)
+		return spec + 6;
+	return NULL;
+}
+
+static void
+open_socket(const ack_config *cfg)
+{
+	mode_t old;
+
+	if (smfi_setconn((char *)cfg->socket) != MI_SUCCESS ||
+	    smfi_settimeout((int)cfg->milter_timeout) != MI_SUCCESS ||
+	    smfi_setbacklog((int)cfg->socket_backlog) != MI_SUCCESS ||
+	    smfi_register(ack_milter_desc) != MI_SUCCESS)
+		die("Socket %s: libmilter refused the settings", cfg->socket);
+	old = umask(007); /* the MTA's group may connect, others may not */
+	if (smfi_opensocket(true) != MI_SUCCESS)
+		die("Socket %s: cannot listen (in use, or directory missing?)", cfg->socket);
+	umask(old);
+	nodelay_listeners();
+}
+
+static void
+open_state(ack_config *cfg)
+{
+	char err[1024];
+	int rc;
+
+	if ((rc = ack_keys_load(&ackd.keys, cfg->key_file, err, sizeof err)) != ACK_OK)
+		die("KeyFile %s", err);
+	rc = ack_store_open(&ackd.store, cfg->database, ACK_STORE_CREATE,
+	    (size_t)cfg->database_map_size, err, sizeof err);
+	if (rc != ACK_OK)
+		die("Database %s", err);
+}
+
+static void
+write_pidfile(const char *path)
+{
+	FILE *fp;
+
+	if (path == NULL || *path == '\0')
+		return;
+	if ((fp = fopen(path, "w")) == NULL)
+		die("PidFile %s: %s", path, strerror(errno));
+	fprintf(fp, "%ld\n", (long)getpid());
+	if (fclose(fp) != 0)
+		die("PidFile %s: %s", path, strerror(errno));
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *path = SYSCONFDIR "/ackmilter.conf";
+	bool foreground = false, check_only = false;
+	char err[1024];
+	int ch, rc;
+
+	while ((ch = getopt(argc, argv, "c:fnVh")) != -1) {
+		switch (ch) {
+		case 'c': path = optarg; break;
+		case 'f': foreground = true; break;
+		case 'n': check_only = true; break;
+		case 'V': printf("ackmilter %s\n", PACKAGE_VERSION); return 0;
+		default: usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	if ((rc = ack_config_load(&ackd.cfg, path, err, sizeof err)) != ACK_OK) {
+		fprintf(stderr, "ackmilter: %s\n", err);
+		return 1;
+	}
+	if (check_only)
+		return check(path, ackd.cfg);
+	log_init("ackmilter", ackd.cfg->syslog_facility, foreground, ackd.cfg->log_verbose);
+	if (!foreground)
+		detach();
+	open_socket(ackd.cfg);
+	open_state(ackd.cfg);
+	drop_privileges(ackd.cfg, socket_path(ackd.cfg->socket));
+	write_pidfile(ackd.cfg->pid_file);
+	log_info(NULL, "ackmilter %s starting: socket %s, database %s, %u key(s)",
+	    PACKAGE_VERSION, ackd.cfg->socket, ackd.cfg->database,
+	    ack_keys_count(ackd.keys));
+	if (verdict_fd >= 0) {
+		(void)!write(verdict_fd, "ok", 2);
+		close(verdict_fd);
+		verdict_fd = -1;
+		quiet_stdio();
+	}
+	rc = smfi_main();
+	log_info(NULL, "ackmilter stopping");
+	if (ackd.cfg->pid_file != NULL && *ackd.cfg->pid_file != '\0')
+		unlink(ackd.cfg->pid_file);
+	ack_store_close(ackd.store);
+	ack_keys_free(ackd.keys);
+	ack_config_free(ackd.cfg);
+	log_close();
+	return rc == MI_SUCCESS ? 0 : 1;
+}

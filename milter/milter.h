@@ -1,0 +1,76 @@
+/*
+ * milter.h - state shared by the daemon's files: the loaded configuration,
+ * keys and store, and the per-connection and per-message contexts.
+ */
+#ifndef ACK_MILTER_H
+#define ACK_MILTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include <libmilter/mfapi.h>
+
+#include "ackmilter.h"
+
+/* Caps on what one message may make us keep. */
+#define MAX_RCPT 1000
+#define MAX_FIELD 998
+
+struct ackd {
+	ack_config *cfg;
+	ack_keys *keys;
+	ack_store *store;
+};
+extern struct ackd ackd;
+
+struct rcpt {
+	char *arg;    /* as received in RCPT TO, e.g. "<bob@example.net>" */
+	char *addr;   /* without <> */
+	char *notify; /* the client's NOTIFY= value, or NULL */
+	char *orcpt;  /* the client's ORCPT= value (xtext), or NULL */
+};
+
+struct msg {
+	bool outgoing;
+	bool auth;
+	char *sender_arg; /* as received in MAIL FROM */
+	int ret;          /* client's RET: -1 none, 0 HDRS, 1 FULL */
+	struct rcpt *rcpt;
+	size_t nrcpt, rcpt_size;
+	char *message_id;
+	int track_headers; /* tracking header fields seen */
+	bool has_dnt;      /* Disposition-Notification-To present */
+	bool null_sender;
+	bool report;       /* inbound and possibly a report: parse the body */
+	size_t rcpt_return; /* recipients that are signed return addresses */
+	size_t rcpt_other;  /* ... and the others */
+	char env_token[ACK_TOKEN_LEN + 1]; /* from a return address */
+	const char *skip_reason; /* why this outgoing message is not tracked */
+};
+
+struct conn {
+	struct sockaddr_storage addr;
+	bool have_addr;
+	bool submission; /* {daemon_name} is in SubmissionDaemons */
+	unsigned long pflags; /* protocol flags agreed at negotiation */
+	ack_parser *parser;   /* for inbound reports, made on first use */
+	struct msg *msg;
+};
+
+/* outgoing.c */
+sfsistat outgoing_eom(SMFICTX *ctx, struct msg *m, const char *qid);
+void strip_tracking(SMFICTX *ctx, const struct msg *m, const char *qid);
+void msg_free(struct msg *m);
+
+/* inbound.c */
+void inbound_rcpt(struct msg *m, const char *addr);
+void inbound_header(struct conn *c, const char *name, const char *value);
+void inbound_eoh(struct conn *c);
+void inbound_body(struct conn *c, const unsigned char *p, size_t len);
+sfsistat inbound_eom(SMFICTX *ctx, struct conn *c, const char *qid);
+
+/* ackmilter.c */
+extern struct smfiDesc ack_milter_desc;
+
+#endif
