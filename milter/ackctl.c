@@ -22,6 +22,7 @@ static const struct command {
 	const char *help;
 } commands[] = {
 	{ "show", cmd_show, "show [--json] TOKEN|MESSAGE-ID|QUEUE-ID" },
+	{ "parse", cmd_parse, "parse [--json] FILE..." },
 	{ "verify", cmd_verify, "verify TOKEN" },
 	{ "keygen", cmd_keygen, "keygen [FILE]" },
 	{ "config", cmd_config, "config [--keys]" },

@@ -55,5 +55,6 @@ int cmd_keygen(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_config(int argc, char **argv);
+int cmd_parse(int argc, char **argv);
 
 #endif

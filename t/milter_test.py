@@ -1,0 +1,489 @@
+#!/usr/bin/env python3
+"""milter_test.py - drive the real ackmilter over its socket, no MTA.
+
+Run by t/milter.test, which starts the daemon with a known configuration
+(SubmissionDaemons ORIGINATING, InternalHosts 10.9.0.0/16, ReturnPath
+bounces+%t@example.org, AuthenticatedOutgoing yes).  Each test is one
+function; the output is "ok N - name" / "not ok N - name" lines and a
+final "N passed, N failed".  Exit 1 on any failure.
+
+    milter_test.py --socket unix:DIR/sock --ackctl PATH --config FILE \
+        --db DIR [--mode main|rr]
+"""
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import traceback
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "lib"))
+from milterclient import (MilterClient, MilterError,  # noqa: E402
+                          SMFIP_HDR_LEADSPC)
+
+HDR = "Ack-Tracking-Id"
+TOKEN_RE = re.compile(r"^[a-z2-7]{40}$")
+DEFAULT_NOTIFY = "NOTIFY=SUCCESS,FAILURE,DELAY"
+OPT = None          # parsed command line
+SEQ = [0]           # Message-ID counter
+
+
+class Fail(Exception):
+    """A failed expectation; the message says what differed."""
+
+
+def check(cond, what):
+    if not cond:
+        raise Fail(what)
+
+
+def msgid():
+    SEQ[0] += 1
+    return "<mt%d.%d.%d@test.example.org>" % (os.getpid(), int(time.time()),
+                                               SEQ[0])
+
+
+def headers(mid, extra=()):
+    return [("From", "Alice <alice@example.org>"),
+            ("To", "Bob <bob@example.net>"),
+            ("Subject", "milter test"),
+            ("Date", "Thu, 26 Nov 2026 06:00:00 +0000"),
+            ("Message-ID", mid)] + list(extra)
+
+
+BODY = b"Hello.\r\n\r\nThis is a test.\r\n"
+
+
+# ------------------------------------------------------------------ helpers
+
+def session(addr="192.0.2.7", daemon="smtpd-in", family="4"):
+    """A negotiated, connected client that said HELO."""
+    c = MilterClient(OPT.socket, timeout=OPT.timeout)
+    c.negotiate()
+    macros = {"j": "mx.example.org", "{daemon_name}": daemon,
+              "{client_name}": "client.example", "{client_addr}": addr}
+    for res in (c.connect("client.example", family, 45678, addr, macros),
+                c.helo("client.example")):
+        check(res is None or res.reply == ("c",),
+              "stage %r replied %r" % (res and res.stage, res and res.reply))
+    return c
+
+
+def xtext(s):
+    return "".join("+%02X" % ord(ch) if ch in "+=" or not 33 <= ord(ch) <= 126
+                   else ch for ch in s)
+
+
+def rcpt_args(addr, args):
+    """The ADDRCPT_PAR arguments the spec demands for one recipient."""
+    notify = [a for a in args if a.upper().startswith("NOTIFY=")]
+    orcpt = [a for a in args if a.upper().startswith("ORCPT=")]
+    notify = notify[0] if notify else DEFAULT_NOTIFY
+    orcpt = orcpt[0] if orcpt else "ORCPT=rfc822;" + xtext(addr.strip("<>"))
+    return notify + " " + orcpt
+
+
+def split_rcpts(rcpts):
+    return [(r, ()) if isinstance(r, str) else (r[0], tuple(r[1]))
+            for r in rcpts]
+
+
+def final_ok(res):
+    check(res.stage == "E", "message ended at stage %r with %r, mods %r"
+          % (res.stage, res.reply, res.mods))
+    check(res.reply in (("c",), ("a",)),
+          "final reply %r, want continue or accept" % (res.reply,))
+
+
+def token_of(res):
+    e = res.of("e")
+    check(len(e) == 1, "want one CHGFROM, got %r" % (res.mods,))
+    m = re.match(r"^<bounces\+([^@>]*)@example\.org>$", e[0][1])
+    check(m, "CHGFROM address %r, want <bounces+TOKEN@example.org>"
+          % e[0][1])
+    tok = m.group(1)
+    check(TOKEN_RE.match(tok), "token %r is not 40 chars of [a-z2-7]" % tok)
+    return tok
+
+
+def expected_outgoing(tok, rcpts, ret="HDRS", n_forged=0):
+    """The exact modification list for an outgoing message."""
+    want = [("e", "<bounces+%s@example.org>" % tok,
+             "RET=%s ENVID=%s" % (ret, tok))]
+    for addr, args in split_rcpts(rcpts):
+        want += [("-", addr), ("2", addr, rcpt_args(addr, args))]
+    want += [("m", i, HDR, "") for i in range(1, n_forged + 1)]
+    return want
+
+
+def norm_mods(mods):
+    """Header names compared case-insensitively, header values stripped
+    for ADDHEADER, CHGHEADER deletions of one name as an unordered set."""
+    out, dels = [], []
+    for m in mods:
+        if m[0] == "m" and m[3] == "":
+            dels.append((m[0], m[1], m[2].lower(), ""))
+            continue
+        if dels:
+            out += sorted(dels)
+            dels = []
+        if m[0] == "h":
+            m = ("h", m[1].lower(), m[2].strip())
+        out.append(m)
+    return out + sorted(dels)
+
+
+def check_outgoing(res, rcpts, mid, ret="HDRS", n_forged=0, extra_h=()):
+    """Everything the spec says about a tagged message; returns TOKEN."""
+    final_ok(res)
+    tok = token_of(res)
+    want = expected_outgoing(tok, rcpts, ret, n_forged)
+    want.append(("h", HDR, tok))
+    got = [m for m in res.mods
+           if not (m[0] in "hi" and m[-2].lower() in extra_h)]
+    want_n = norm_mods(want)
+    got_n = norm_mods(got)
+    check(got_n == want_n, "modifications differ:\n  got  %r\n  want %r"
+          % (got, want))
+    check_store(tok, rcpts, mid)
+    return tok
+
+
+def ackctl(*args):
+    p = subprocess.run([OPT.ackctl] + list(args), stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=30)
+    return p.returncode, p.stdout.decode("utf-8", "replace"), \
+        p.stderr.decode("utf-8", "replace")
+
+
+def find_key(obj, key):
+    """First value of key anywhere in a JSON tree."""
+    if isinstance(obj, dict):
+        if key in obj:
+            return obj[key]
+        obj = list(obj.values())
+    if isinstance(obj, list):
+        for v in obj:
+            r = find_key(v, key)
+            if r is not None:
+                return r
+    return None
+
+
+def strings_of(obj):
+    if isinstance(obj, str):
+        return [obj]
+    if isinstance(obj, dict):
+        obj = list(obj.values())
+    if isinstance(obj, list):
+        return [s for v in obj for s in strings_of(v)]
+    return []
+
+
+def check_store(tok, rcpts, mid):
+    rc, out, err = ackctl("-c", OPT.config, "verify", tok)
+    check(rc == 0, "ackctl verify %s exit %d: %s%s" % (tok, rc, out, err))
+    rc, out, err = ackctl("-d", OPT.db, "show", "--json", tok)
+    check(rc == 0, "ackctl show --json %s exit %d: %s%s" % (tok, rc, out,
+                                                            err))
+    try:
+        doc = json.loads(out)
+    except ValueError as e:
+        raise Fail("ackctl show --json output is not JSON (%s): %r"
+                   % (e, out[:300]))
+    got_mid = find_key(doc, "message_id")
+    check(got_mid == mid, "store message_id %r, want %r" % (got_mid, mid))
+    recs = find_key(doc, "recipients")
+    check(isinstance(recs, list), "no recipients list in %r" % out[:300])
+    pairs = split_rcpts(rcpts)
+    addrs = [a.strip("<>").lower() for a, _ in pairs]
+    # A recipient whose client asked NOTIFY=NEVER has no DSN to wait for.
+    never = {a.strip("<>").lower() for a, args in pairs
+             if any(x.upper() == "NOTIFY=NEVER" for x in args)}
+    check(len(recs) == len(addrs), "store has %d recipients, want %d: %s"
+          % (len(recs), len(addrs), out[:500]))
+    for a in addrs:
+        hit = [r for r in recs if a in [s.lower() for s in strings_of(r)]]
+        check(hit, "recipient %s not in the store: %s" % (a, out[:500]))
+        dsn = hit[0].get("dsn") if isinstance(hit[0], dict) else None
+        want = "none" if a in never else "pending"
+        check(isinstance(dsn, dict) and dsn.get("state") == want,
+              "recipient %s dsn %r, want {\"state\": \"%s\"}" % (a, dsn, want))
+
+
+def check_untracked(mid):
+    rc, out, err = ackctl("-d", OPT.db, "show", "--json", mid)
+    check(rc == 1, "ackctl show %s exit %d, want 1 (not recorded): %s%s"
+          % (mid, rc, out[:300], err))
+
+
+def check_inbound(res, mid, n_forged=0):
+    final_ok(res)
+    want = [("m", i, HDR.lower(), "") for i in range(1, n_forged + 1)]
+    check(norm_mods(res.mods) == want,
+          "inbound modifications %r, want only %d deletion(s) of %s"
+          % (res.mods, n_forged, HDR))
+    check_untracked(mid)
+
+
+RCPT1 = ["<bob@example.net>"]
+RCPT2 = ["<bob@example.net>", "<carol@example.com>"]
+
+
+# ------------------------------------------------------------------ tests
+
+def t_outgoing_daemon_name():
+    c = session(addr="192.0.2.7", daemon="ORIGINATING")
+    mid = msgid()
+    res = c.message("<alice@example.org>", RCPT1, headers(mid), BODY)
+    check_outgoing(res, RCPT1, mid)
+    c.quit()
+
+
+def t_outgoing_auth():
+    c = session(addr="192.0.2.7", daemon="smtpd-in")
+    mid = msgid()
+    res = c.message("<alice@example.org>", RCPT1, headers(mid), BODY,
+                    mail_macros={"{auth_authen}": "alice",
+                                 "{auth_type}": "PLAIN"})
+    check_outgoing(res, RCPT1, mid)
+    c.quit()
+
+
+def t_outgoing_internal_hosts():
+    c = session(addr="10.9.1.2", daemon="smtpd-in")
+    mid = msgid()
+    res = c.message("<alice@example.org>", RCPT2, headers(mid), BODY)
+    check_outgoing(res, RCPT2, mid)
+    c.quit()
+
+
+def t_inbound_untouched():
+    c = session(addr="192.0.2.7", daemon="smtpd-in")
+    mid = msgid()
+    res = c.message("<carol@example.com>", ["<alice@example.org>"],
+                    headers(mid), BODY, mail_macros={"{auth_authen}": ""})
+    check_inbound(res, mid)
+    c.quit()
+
+
+def t_inbound_forged_header():
+    # A genuine token made by an outgoing message, then replayed from outside.
+    c = session(daemon="ORIGINATING")
+    mid = msgid()
+    tok = check_outgoing(c.message("<alice@example.org>", RCPT1,
+                                   headers(mid), BODY), RCPT1, mid)
+    c.quit()
+    c = session(addr="192.0.2.7", daemon="smtpd-in")
+    mid = msgid()
+    forged = [(HDR, tok), ("X-Other", "x"), (HDR, "a" * 40)]
+    res = c.message("<mallory@example.com>", ["<alice@example.org>"],
+                    headers(mid, forged), BODY)
+    check_inbound(res, mid, n_forged=2)
+    c.quit()
+
+
+def t_null_sender_not_tagged():
+    c = session(daemon="ORIGINATING")
+    mid = msgid()
+    res = c.message("<>", RCPT1, headers(mid), BODY)
+    final_ok(res)
+    bad = [m for m in res.mods if m[0] in "e-2+h"]
+    check(not bad, "null sender got modifications %r" % bad)
+    check_untracked(mid)
+    c.quit()
+
+
+def t_client_notify_orcpt_kept():
+    c = session(daemon="ORIGINATING")
+    mid = msgid()
+    rcpts = [("<bob@example.net>", ["NOTIFY=NEVER"]),
+             ("<carol@example.com>", ["ORCPT=rfc822;carol+2Bold@example.com"]),
+             ("<dan@example.com>", ["NOTIFY=FAILURE",
+                                    "ORCPT=rfc822;dan@old.example"])]
+    res = c.message("<alice@example.org>", rcpts, headers(mid), BODY)
+    check_outgoing(res, rcpts, mid)
+    c.quit()
+
+
+def t_ret_full_kept():
+    c = session(daemon="ORIGINATING")
+    mid = msgid()
+    res = c.message("<alice@example.org>", RCPT1, headers(mid), BODY,
+                    mail_args=["RET=FULL"])
+    check_outgoing(res, RCPT1, mid, ret="FULL")
+    c.quit()
+
+
+def t_two_messages_one_connection():
+    c = session(daemon="ORIGINATING")
+    mid1, mid2 = msgid(), msgid()
+    r1 = ["<bob@example.net>", "<carol@example.com>"]
+    r2 = ["<erin@example.net>"]
+    t1 = check_outgoing(c.message("<alice@example.org>", r1, headers(mid1),
+                                  BODY), r1, mid1)
+    res = c.message("<alice@example.org>", r2, headers(mid2), BODY)
+    t2 = check_outgoing(res, r2, mid2)
+    check(t1 != t2, "both messages got token %s" % t1)
+    leaked = [m for m in res.mods if m[0] in "-2" and m[1] in r1]
+    check(not leaked, "message 2 carries message 1's recipients: %r"
+          % leaked)
+    c.quit()
+
+
+def t_abort_then_new_message():
+    c = session(daemon="ORIGINATING")
+    mid1, mid2 = msgid(), msgid()
+    for step in (lambda: c.mail("<alice@example.org>"),
+                 lambda: c.rcpt("<bob@example.net>"),
+                 lambda: c.data(),
+                 lambda: c.header("Message-ID", mid1)):
+        res = step()
+        check(res is None or res.reply == ("c",),
+              "stage %r before abort replied %r"
+              % (res and res.stage, res and res.reply))
+    c.abort()
+    r2 = ["<carol@example.com>"]
+    res = c.message("<alice@example.org>", r2, headers(mid2), BODY)
+    check_outgoing(res, r2, mid2)
+    check_untracked(mid1)
+    c.quit()
+
+
+def t_orcpt_xtext():
+    c = session(daemon="ORIGINATING")
+    mid = msgid()
+    rcpts = ["<bob@example.net>", "<dave+tag@example.net>",
+             "<x=y@example.net>"]
+    res = c.message("<alice@example.org>", rcpts, headers(mid), BODY)
+    check_outgoing(res, rcpts, mid)
+    two = {m[1]: m[2] for m in res.of("2")}
+    check("ORCPT=rfc822;dave+2Btag@example.net" in
+          two.get("<dave+tag@example.net>", ""),
+          "xtext of '+' wrong: %r" % two)
+    check("ORCPT=rfc822;x+3Dy@example.net" in
+          two.get("<x=y@example.net>", ""), "xtext of '=' wrong: %r" % two)
+    c.quit()
+
+
+def t_8bit_and_huge_headers():
+    c = session(daemon="ORIGINATING")
+    mid = msgid()
+    # The largest header a libmilter peer accepts: name NUL value NUL in
+    # one packet of at most 65535 data bytes (the lead space included).
+    room = 65535 - len("X-Big") - 2 - c.wants(SMFIP_HDR_LEADSPC)
+    big = b"\xc3\xa9\xff" + b"a" * (room - 3)
+    extra = [("Subject", b"\xe9t\xe9 \xff\xfe \x80 caf\xc3\xa9"),
+             ("X-Eight", b"\x01\x7f\xfe\xff"),
+             ("X-Big", big),
+             ("X-Empty", b"")]
+    res = c.message("<alice@example.org>", RCPT1, headers(mid, extra), BODY)
+    final_ok(res)
+    c.quit()
+    # the daemon survived: a fresh connection still gets a tagged message
+    c = session(daemon="ORIGINATING")
+    mid = msgid()
+    check_outgoing(c.message("<alice@example.org>", RCPT1, headers(mid),
+                             BODY), RCPT1, mid)
+    c.quit()
+
+
+def t_outgoing_replaces_old_header():
+    c = session(daemon="ORIGINATING")
+    mid = msgid()
+    old = [(HDR, "b" * 40), ("X-Mid", "1"), (HDR, "stale")]
+    res = c.message("<alice@example.org>", RCPT1, headers(mid, old), BODY)
+    check_outgoing(res, RCPT1, mid, n_forged=2)
+    c.quit()
+
+
+def t_exact_order():
+    c = session(daemon="ORIGINATING")
+    mid = msgid()
+    rcpts = ["<bob@example.net>", "<carol@example.com>"]
+    res = c.message("<alice@example.org>", rcpts, headers(mid), BODY)
+    final_ok(res)
+    tok = token_of(res)
+    want = [("e", "<bounces+%s@example.org>" % tok,
+             "RET=HDRS ENVID=%s" % tok),
+            ("-", "<bob@example.net>"),
+            ("2", "<bob@example.net>", DEFAULT_NOTIFY +
+             " ORCPT=rfc822;bob@example.net"),
+            ("-", "<carol@example.com>"),
+            ("2", "<carol@example.com>", DEFAULT_NOTIFY +
+             " ORCPT=rfc822;carol@example.com"),
+            ("h", HDR, tok)]
+    got = [m if m[0] != "h" else (m[0], m[1], m[2].strip())
+           for m in res.mods]
+    check(got == want, "order differs:\n  got  %r\n  want %r" % (res.mods,
+                                                                  want))
+    c.quit()
+
+
+def t_read_receipts_always():
+    c = session(daemon="ORIGINATING")
+    mid = msgid()
+    res = c.message("<alice@example.org>", RCPT1, headers(mid), BODY)
+    dnt = [m for m in res.mods if m[0] in "hi" and
+           m[-2].lower() == "disposition-notification-to"]
+    check(len(dnt) == 1 and dnt[0][-1].strip(),
+          "want one Disposition-Notification-To header, mods %r" % res.mods)
+    check_outgoing(res, RCPT1, mid,
+                   extra_h=("disposition-notification-to",))
+    c.quit()
+
+
+MAIN = [t_outgoing_daemon_name, t_outgoing_auth, t_outgoing_internal_hosts,
+        t_inbound_untouched, t_inbound_forged_header,
+        t_null_sender_not_tagged, t_client_notify_orcpt_kept,
+        t_ret_full_kept, t_two_messages_one_connection,
+        t_abort_then_new_message, t_orcpt_xtext, t_8bit_and_huge_headers,
+        t_outgoing_replaces_old_header, t_exact_order]
+RR = [t_read_receipts_always]
+
+
+def run(tests):
+    passed = failed = 0
+    for n, t in enumerate(tests, 1):
+        name = t.__name__[2:]
+        try:
+            t()
+        except Exception as e:  # a crash in one test fails only that test
+            failed += 1
+            print("not ok %d - %s" % (n, name))
+            text = "%s: %s" % (type(e).__name__, e)
+            if not isinstance(e, (Fail, MilterError)):
+                text = traceback.format_exc()
+            for line in text.splitlines():
+                print("#   " + line)
+        else:
+            passed += 1
+            print("ok %d - %s" % (n, name))
+        sys.stdout.flush()
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+def main():
+    global OPT
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--socket", required=True)
+    ap.add_argument("--ackctl", required=True)
+    ap.add_argument("--config", required=True)
+    ap.add_argument("--db", required=True)
+    ap.add_argument("--mode", choices=("main", "rr"), default="main")
+    ap.add_argument("--timeout", type=float, default=10.0)
+    ap.add_argument("--only", help="run only tests whose name contains this")
+    OPT = ap.parse_args()
+    tests = MAIN if OPT.mode == "main" else RR
+    if OPT.only:
+        tests = [t for t in tests if OPT.only in t.__name__]
+    return run(tests)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
