@@ -247,7 +247,10 @@ typedef struct ack_store ack_store;
 /*
  * Open the store in directory dir.  mapsize 0 means the default (1 GiB).
  * A store with another schema version gives ACK_ESCHEMA.  err receives a
- * one-line explanation on failure.
+ * one-line explanation on failure.  A handle is not thread-safe: threads
+ * sharing one must serialise their calls (a full map is grown inside a
+ * write call, which LMDB allows only with no other transaction open in the
+ * process), and a process must not open the same store twice.
  */
 int ack_store_open(ack_store **out, const char *dir, unsigned flags,
     size_t mapsize, char *err, size_t errlen) ACK_WUR;
@@ -504,11 +507,13 @@ void ack_parser_free(ack_parser *p);
 void ack_parser_reset(ack_parser *p);
 int ack_parser_header(ack_parser *p, const char *name, const char *value) ACK_WUR;
 int ack_parser_eoh(ack_parser *p) ACK_WUR;
-/* After eoh: could this message be a report at all (content type, sender)? */
+/* After eoh: could this message be a report at all?  For now: the top-level
+ * Content-Type is multipart/report. */
 bool ack_parser_candidate(const ack_parser *p);
 int ack_parser_body(ack_parser *p, const void *data, size_t len) ACK_WUR;
 int ack_parser_eom(ack_parser *p) ACK_WUR;
-/* A whole raw message (headers and body, any line ends). */
+/* A whole raw message (headers and body, any line ends; a leading mbox
+ * "From " line and UTF-8 BOM are skipped).  Resets the parser first. */
 int ack_parser_message(ack_parser *p, const void *data, size_t len) ACK_WUR;
 /* Result after eom; owned by the parser until reset/free. */
 const ack_report *ack_parser_result(const ack_parser *p);

@@ -1,0 +1,860 @@
+/*
+ * test_store.c - unit tests of the LMDB receipt store (lib/store.c) and
+ * its record encoding (lib/record.c), in a fresh temporary directory.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <lmdb.h>
+
+#include "ackmilter.h"
+#include "record.h"
+#include "tap.h"
+
+static char topdir[256];
+
+/* ---------------------------------------------------------------- helpers */
+
+/* A syntactically valid token (version 1) numbered n. */
+static void
+make_token(unsigned n, char *out)
+{
+	static const char b32[] = "abcdefghijklmnopqrstuvwxyz234567";
+
+	memcpy(out, "ae", 2);
+	for (int i = 2; i < ACK_TOKEN_LEN; i++) {
+		out[i] = b32[(n ^ (unsigned)(i * 7)) & 31];
+		if (i >= 30)
+			out[i] = b32[(n >> ((i - 30) * 5 % 30)) & 31];
+	}
+	out[ACK_TOKEN_LEN] = '\0';
+}
+
+static void
+store_path(const char *name, char *out, size_t len)
+{
+	snprintf(out, len, "%s/%s", topdir, name);
+}
+
+static ack_store *
+open_store(const char *name, unsigned flags, size_t mapsize)
+{
+	char dir[512], err[256] = "";
+	ack_store *s = NULL;
+	int rc;
+
+	store_path(name, dir, sizeof dir);
+	rc = ack_store_open(&s, dir, flags, mapsize, err, sizeof err);
+	if (rc != ACK_OK)
+		printf("# open %s: %s (%s)\n", dir, ack_strerror(rc), err);
+	return s;
+}
+
+static void
+rm_tree(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char path[1024];
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		struct stat st;
+
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+		if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
+			rm_tree(path);
+		else
+			unlink(path);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+/* Raw LMDB access to a closed store: put key/val into database db. */
+static int
+raw_put(const char *name, const char *db, const void *key, size_t klen,
+    const void *val, size_t vlen)
+{
+	char dir[512];
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k = { klen, (void *)key }, v = { vlen, (void *)val };
+	int rc;
+
+	store_path(name, dir, sizeof dir);
+	if ((rc = mdb_env_create(&env)) != 0)
+		return rc;
+	mdb_env_set_maxdbs(env, 8);
+	if ((rc = mdb_env_open(env, dir, 0, 0640)) == 0 &&
+	    (rc = mdb_txn_begin(env, NULL, 0, &txn)) == 0) {
+		if ((rc = mdb_dbi_open(txn, db, MDB_CREATE, &dbi)) == 0 &&
+		    (rc = mdb_put(txn, dbi, &k, &v, 0)) == 0)
+			rc = mdb_txn_commit(txn);
+		else
+			mdb_txn_abort(txn);
+	}
+	mdb_env_close(env);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- round trip */
+
+static char *bigdiag;
+
+static void
+fill_rcpts(ack_rcpt *r)
+{
+	memset(r, 0, 3 * sizeof *r);
+	r[0] = (ack_rcpt){
+		.address = (char *)"alice@example.org",
+		.orcpt = (char *)"rfc822;Alice@Example.ORG",
+		.notify = ACK_NOTIFY_SUCCESS | ACK_NOTIFY_FAILURE,
+		.dsn_state = ACK_DSN_PENDING,
+		.dsn_status = (char *)"4.4.1",
+		.dsn_diagnostic = bigdiag,
+		.dsn_remote_mta = (char *)"dns; mx.example.org",
+		.dsn_reason = (char *)"mailbox",
+		.dsn_updated = -5,
+		.mdn_state = ACK_MDN_PENDING,
+		.mdn_disposition = (char *)"manual-action/MDN-sent-manually; displayed",
+		.mdn_updated = INT64_MAX,
+	};
+	r[1] = (ack_rcpt){ .address = (char *)"Bob@Example.org" };
+	r[2] = (ack_rcpt){ .address = (char *)"c\xc3\xa9line@example.org",
+		.notify = ACK_NOTIFY_NEVER, .dsn_state = ACK_DSN_NONE,
+		.dsn_status = (char *)"" };
+}
+
+static void
+fill_msg(ack_msg *m, unsigned n, const char *msgid, int64_t submitted)
+{
+	memset(m, 0, sizeof *m);
+	make_token(n, m->token);
+	m->message_id = (char *)msgid;
+	m->sender = (char *)"s\xc3\xa9nder\xff@example.org";
+	m->queue_id = (char *)"4XyZ1";
+	m->submitted = submitted;
+	m->flags = ACK_MSG_RET_FULL | ACK_MSG_MDN_REQ | ACK_MSG_AUTH;
+}
+
+static void
+check_rcpt(const ack_rcpt *got, const ack_rcpt *want, const char *what)
+{
+	is_str(got->address, want->address, "%s: address", what);
+	is_str(got->orcpt, want->orcpt, "%s: orcpt", what);
+	is_int(got->notify, want->notify, "%s: notify", what);
+	is_int(got->dsn_state, want->dsn_state, "%s: dsn_state", what);
+	is_str(got->dsn_status, want->dsn_status, "%s: dsn_status", what);
+	is_str(got->dsn_remote_mta, want->dsn_remote_mta, "%s: remote_mta", what);
+	is_str(got->dsn_reason, want->dsn_reason, "%s: reason", what);
+	is_int(got->dsn_updated, want->dsn_updated, "%s: dsn_updated", what);
+	is_int(got->mdn_state, want->mdn_state, "%s: mdn_state", what);
+	is_str(got->mdn_disposition, want->mdn_disposition, "%s: disposition", what);
+	is_int(got->mdn_updated, want->mdn_updated, "%s: mdn_updated", what);
+}
+
+static void
+test_roundtrip(ack_store *s)
+{
+	ack_msg m;
+	ack_rcpt r[3];
+	ack_record rec;
+
+	fill_msg(&m, 1, "<abc@example.org>", 1764137264);
+	fill_rcpts(r);
+	is_int(ack_store_put(s, &m, r, 3), ACK_OK, "put");
+	is_int(ack_store_put(s, &m, r, 3), ACK_EEXIST, "second put: EEXIST");
+	ok(strstr(ack_store_errmsg(s), m.token) != NULL, "errmsg names the token: %s",
+	    ack_store_errmsg(s));
+	is_int(ack_store_get(s, m.token, &rec), ACK_OK, "get");
+	is_str(rec.msg.token, m.token, "token");
+	is_str(rec.msg.message_id, m.message_id, "message_id");
+	is_str(rec.msg.sender, m.sender, "sender with 8-bit bytes");
+	is_str(rec.msg.queue_id, "4XyZ1", "queue_id");
+	is_int(rec.msg.submitted, 1764137264, "submitted");
+	is_int(rec.msg.flags, m.flags, "flags");
+	is_int(rec.nrcpt, 3, "three recipients");
+	if (rec.nrcpt == 3) {
+		/* key order: lowercase addresses */
+		check_rcpt(&rec.rcpt[0], &r[0], "rcpt alice");
+		check_rcpt(&rec.rcpt[1], &r[1], "rcpt Bob (NULL fields)");
+		check_rcpt(&rec.rcpt[2], &r[2], "rcpt 8-bit");
+		is_int(strlen(rec.rcpt[0].dsn_diagnostic), ACK_REC_STRMAX,
+		    "70000-byte diagnostic truncated to 65535");
+		ok(memcmp(rec.rcpt[0].dsn_diagnostic, bigdiag, ACK_REC_STRMAX) == 0,
+		    "truncated diagnostic is a prefix");
+		ok(rec.rcpt[1].dsn_diagnostic == NULL, "absent diagnostic is NULL");
+	}
+	ack_record_free(&rec);
+	ok(rec.rcpt == NULL && rec.msg.sender == NULL, "record freed and zeroed");
+	is_int(ack_store_get(s, "aeaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", &rec),
+	    ACK_ENOTFOUND, "get unknown token");
+	is_int(ack_store_get(s, "garbage", &rec), ACK_ENOTFOUND, "get non-token");
+}
+
+/* ---------------------------------------------------------------- lookup */
+
+static void
+test_lookup(ack_store *s)
+{
+	static const struct {
+		const char *name, *what;
+		unsigned n; /* expected token number, 0: not found */
+	} cases[] = {
+		{ "msgid with <>", "<abc@example.org>", 1 },
+		{ "msgid without <>", "abc@example.org", 1 },
+		{ "msgid with blanks", "  <abc@example.org>\r\n", 1 },
+		{ "queue id", "4XyZ1", 1 },
+		{ "msgid, other case", "<ABC@example.org>", 0 },
+		{ "unknown", "nope", 0 },
+		{ "empty", "", 0 },
+		{ "dup msgid: latest", "<dup@example.org>", 3 }, /* of 2, 3, 4 */
+		{ "dup msgid without <>", "dup@example.org", 3 },
+	};
+	char tok[ACK_TOKEN_LEN + 1], want[ACK_TOKEN_LEN + 1], upper[ACK_TOKEN_LEN + 1];
+	ack_msg m;
+	ack_rcpt r = { .address = (char *)"x@y" };
+
+	fill_msg(&m, 2, "dup@example.org", 2000);
+	m.queue_id = NULL;
+	is_int(ack_store_put(s, &m, &r, 1), ACK_OK, "put dup 1");
+	fill_msg(&m, 3, "<dup@example.org>", 3000);
+	m.queue_id = NULL;
+	is_int(ack_store_put(s, &m, &r, 1), ACK_OK, "put dup 2 (latest)");
+	fill_msg(&m, 4, " <dup@example.org>", 1000);
+	m.queue_id = NULL;
+	is_int(ack_store_put(s, &m, &r, 1), ACK_OK, "put dup 3 (oldest)");
+
+	make_token(1, want);
+	is_int(ack_store_lookup(s, want, tok), ACK_OK, "lookup by token");
+	is_str(tok, want, "token found");
+	for (int i = 0; i < ACK_TOKEN_LEN + 1; i++)
+		upper[i] = want[i] >= 'a' && want[i] <= 'z' ? (char)(want[i] - 32) : want[i];
+	is_int(ack_store_lookup(s, upper, tok), ACK_OK, "lookup by uppercase token");
+	is_str(tok, want, "uppercase token canonicalised");
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		int rc = ack_store_lookup(s, cases[i].what, tok);
+
+		is_int(rc, cases[i].n ? ACK_OK : ACK_ENOTFOUND, "lookup %s",
+		    cases[i].name);
+		if (cases[i].n && rc == ACK_OK) {
+			make_token(cases[i].n, want);
+			is_str(tok, want, "lookup %s: token", cases[i].name);
+		}
+	}
+}
+
+/* ---------------------------------------------------------------- events */
+
+struct evlist {
+	uint64_t seq[64];
+	char kind[64][16];
+	char action[64][16];
+	bool has_rcpt[64];
+	size_t n;
+	size_t stop_after;
+};
+
+static int
+collect(const ack_event *e, void *arg)
+{
+	struct evlist *l = arg;
+
+	if (l->n < 64) {
+		l->seq[l->n] = e->seq;
+		snprintf(l->kind[l->n], sizeof l->kind[0], "%s", e->kind ? e->kind : "");
+		snprintf(l->action[l->n], sizeof l->action[0], "%s",
+		    e->action ? e->action : "");
+		l->has_rcpt[l->n] = e->recipient != NULL;
+	}
+	l->n++;
+	return l->stop_after && l->n >= l->stop_after;
+}
+
+static void
+test_submit_events(ack_store *s)
+{
+	struct evlist l = { .n = 0 };
+	bool inc = true;
+
+	is_int(ack_store_events(s, 0, collect, &l), ACK_OK, "events");
+	is_int(l.n, 6, "one submit event per recipient (3 + 1 + 1 + 1)");
+	for (size_t i = 0; i < l.n && i < 64; i++)
+		inc = inc && l.seq[i] == i + 1;
+	ok(inc, "sequence numbers 1, 2, ...");
+	is_str(l.kind[0], "submit", "kind submit");
+	is_str(l.action[0], "pending", "action = dsn state name");
+	is_str(l.action[1], "none", "action none");
+	l = (struct evlist){ .n = 0 };
+	is_int(ack_store_events(s, 4, collect, &l), ACK_OK, "events after 4");
+	ok(l.n == 2 && l.seq[0] == 5, "events after 4: 5 and 6");
+	l = (struct evlist){ .stop_after = 2 };
+	is_int(ack_store_events(s, 0, collect, &l), ACK_OK, "events, stop early");
+	is_int(l.n, 2, "callback stops the iteration");
+	l = (struct evlist){ .n = 0 };
+	is_int(ack_store_events(s, UINT64_MAX, collect, &l), ACK_OK, "events after max");
+	is_int(l.n, 0, "none after UINT64_MAX");
+}
+
+static int
+count_msgs(const ack_record *r, void *arg)
+{
+	(*(size_t *)arg) += 1 + r->nrcpt * 100;
+	return 0;
+}
+
+static void
+test_foreach_stat(ack_store *s)
+{
+	size_t n = 0;
+	ack_store_info info;
+
+	is_int(ack_store_foreach(s, count_msgs, &n), ACK_OK, "foreach");
+	is_int(n, 4 + 600, "foreach: 4 messages, 6 recipients");
+	is_int(ack_store_stat(s, &info), ACK_OK, "stat");
+	ok(info.messages == 4 && info.recipients == 6 && info.events == 6,
+	    "stat counts %llu/%llu/%llu", (unsigned long long)info.messages,
+	    (unsigned long long)info.recipients, (unsigned long long)info.events);
+	ok(info.map_used > 0 && info.map_used <= info.map_size, "stat map usage");
+}
+
+/* ---------------------------------------------------------------- read-only */
+
+/* Wait for the writer, open read-only, read, then read the writer's next commit. */
+static int
+child_reader(const char *tok1, const char *tok2, int in, int out)
+{
+	ack_store *s = NULL;
+	ack_record rec;
+	ack_msg m;
+	char c = 'r';
+	int fails = 0;
+
+	if (read(in, &c, 1) != 1 || (s = open_store("ro", ACK_STORE_RDONLY, 0)) == NULL)
+		return 2;
+	fails += ack_store_get(s, tok1, &rec) != ACK_OK;
+	ack_record_free(&rec);
+	fill_msg(&m, 99, NULL, 1);
+	fails += ack_store_put(s, &m, NULL, 0) != ACK_EINVAL;
+	if (write(out, &c, 1) != 1 || read(in, &c, 1) != 1)
+		fails++;
+	/* The writer committed tok2 meanwhile: a new read txn sees it. */
+	fails += ack_store_get(s, tok2, &rec) != ACK_OK;
+	ack_record_free(&rec);
+	ack_store_close(s);
+	return fails ? 1 : 0;
+}
+
+/* The reader is forked before the writer opens, so it inherits no handle. */
+static void
+test_readonly(void)
+{
+	int p1[2], p2[2], status = -1;
+	ack_msg m1, m2;
+	ack_rcpt r = { .address = (char *)"ro@example.org" };
+	ack_store *w;
+	pid_t pid;
+	char c;
+
+	fill_msg(&m1, 10, NULL, 10);
+	fill_msg(&m2, 11, NULL, 11);
+	if (pipe(p1) != 0 || pipe(p2) != 0)
+		return;
+	fflush(stdout);
+	if ((pid = fork()) == 0) {
+		close(p1[0]);
+		close(p2[1]);
+		_exit(child_reader(m1.token, m2.token, p2[0], p1[1]));
+	}
+	close(p1[1]);
+	close(p2[0]);
+	w = open_store("ro", ACK_STORE_CREATE, 0);
+	ok(w != NULL, "open writer");
+	if (w != NULL) {
+		is_int(ack_store_put(w, &m1, &r, 1), ACK_OK, "writer put 1");
+		ok(write(p2[1], "g", 1) == 1, "start reader");
+		ok(read(p1[0], &c, 1) == 1, "reader opened and read");
+		is_int(ack_store_put(w, &m2, &r, 1), ACK_OK, "writer put 2 while reader open");
+	}
+	ok(write(p2[1], "w", 1) == 1, "tell reader");
+	waitpid(pid, &status, 0);
+	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "read-only open, get, put refused, sees later commit (status %d)", status);
+	close(p1[0]);
+	close(p2[1]);
+	ack_store_close(w);
+}
+
+/* ---------------------------------------------------------------- errors */
+
+static void
+test_open_errors(void)
+{
+	static const unsigned char v2[4] = { 0, 0, 0, 2 };
+	char dir[512], err[256] = "";
+	ack_store *s = NULL;
+
+	store_path("absent", dir, sizeof dir);
+	is_int(ack_store_open(&s, dir, ACK_STORE_RDONLY, 0, err, sizeof err),
+	    ACK_ENOTFOUND, "read-only open of a missing store");
+	ok(s == NULL && err[0] != '\0', "with a message: %s", err);
+	is_int(ack_store_open(&s, dir, 0, 0, err, sizeof err), ACK_ENOTFOUND,
+	    "open without CREATE of a missing store");
+	mkdir(dir, 0750);
+	is_int(ack_store_open(&s, dir, ACK_STORE_RDONLY, 0, err, sizeof err),
+	    ACK_ENOTFOUND, "read-only open of an empty directory");
+
+	s = open_store("schema", ACK_STORE_CREATE, 0);
+	ok(s != NULL, "create store for the schema test");
+	ack_store_close(s);
+	is_int(raw_put("schema", "meta", "schema", 6, v2, 4), 0, "raw put schema 2");
+	store_path("schema", dir, sizeof dir);
+	is_int(ack_store_open(&s, dir, 0, 0, err, sizeof err), ACK_ESCHEMA,
+	    "schema 2: ACK_ESCHEMA");
+	ok(strstr(err, "store schema version 2, this ackmilter reads 1") != NULL,
+	    "message: %s", err);
+	is_int(ack_store_open(&s, dir, ACK_STORE_RDONLY, 0, err, sizeof err),
+	    ACK_ESCHEMA, "schema 2, read-only: ACK_ESCHEMA");
+
+	store_path("foreign", dir, sizeof dir);
+	mkdir(dir, 0750);
+	is_int(raw_put("foreign", "other", "k", 1, "v", 1), 0, "foreign LMDB store");
+	is_int(ack_store_open(&s, dir, ACK_STORE_CREATE, 0, err, sizeof err),
+	    ACK_ESCHEMA, "foreign store: ACK_ESCHEMA");
+	ok(strstr(err, "not an ackmilter store") != NULL, "message: %s", err);
+}
+
+static void
+test_corrupt(void)
+{
+	static const unsigned char garbage[] = { 'A', 'M', 1, 3, 0xff, 0xff, 'x' };
+	char tok[ACK_TOKEN_LEN + 1], tok2[ACK_TOKEN_LEN + 1], gone[ACK_TOKEN_LEN + 1];
+	char key[80];
+	ack_store *s = open_store("corrupt", ACK_STORE_CREATE, 0);
+	ack_record rec;
+	ack_msg m;
+	ack_rcpt r = { .address = (char *)"a@b" };
+	size_t n = 0;
+
+	ok(s != NULL, "open store for corruption");
+	if (s == NULL)
+		return;
+	fill_msg(&m, 20, NULL, 1);
+	is_int(ack_store_put(s, &m, &r, 1), ACK_OK, "put a good record");
+	ack_store_close(s);
+	make_token(21, tok);
+	is_int(raw_put("corrupt", "msg", tok, ACK_TOKEN_LEN, garbage, sizeof garbage),
+	    0, "raw put garbage message");
+	make_token(20, tok2);
+	snprintf(key, sizeof key, "%s%s", tok2, "a@b");
+	is_int(raw_put("corrupt", "rcpt", key, strlen(key), "AR\001\001\000", 5), 0,
+	    "raw put truncated recipient");
+	is_int(raw_put("corrupt", "msgid", "<dangling@x>", 12, tok2, ACK_TOKEN_LEN), 0,
+	    "raw put index entry of a good message");
+	make_token(22, gone);
+	is_int(raw_put("corrupt", "msgid", "<dangling@x>", 12, gone, ACK_TOKEN_LEN), 0,
+	    "raw put index entry of a missing message");
+	is_int(raw_put("corrupt", "qid", "GONE1", 5, gone, ACK_TOKEN_LEN), 0,
+	    "raw put queue id of a missing message");
+	s = open_store("corrupt", 0, 0);
+	ok(s != NULL, "reopen");
+	if (s == NULL)
+		return;
+	is_int(ack_store_lookup(s, "dangling@x", key), ACK_OK, "lookup skips a dangling entry");
+	is_str(key, tok2, "and finds the good one");
+	is_int(ack_store_lookup(s, "GONE1", key), ACK_ENOTFOUND,
+	    "lookup of a queue id whose message is gone");
+	if (s == NULL)
+		return;
+	is_int(ack_store_get(s, tok, &rec), ACK_ECORRUPT, "get garbage: ACK_ECORRUPT");
+	ok(rec.rcpt == NULL && rec.msg.sender == NULL, "nothing returned");
+	ok(strstr(ack_store_errmsg(s), "cannot be decoded") != NULL, "errmsg: %s",
+	    ack_store_errmsg(s));
+	is_int(ack_store_get(s, tok2, &rec), ACK_ECORRUPT, "get bad recipient: ACK_ECORRUPT");
+	is_int(ack_store_foreach(s, count_msgs, &n), ACK_ECORRUPT, "foreach: ACK_ECORRUPT");
+	ack_store_close(s);
+}
+
+static void
+test_map_full(void)
+{
+	ack_store *s = open_store("full", ACK_STORE_CREATE, 64 * 1024);
+	ack_rcpt r[40];
+	char addr[40][32], *diag = malloc(60000);
+	int ok_puts = 0, full = 0, other = 0, readable = 0;
+	ack_store_info info;
+	ack_record rec;
+	ack_msg m;
+
+	ok(s != NULL && diag != NULL, "open tiny store");
+	if (s == NULL || diag == NULL) {
+		free(diag);
+		ack_store_close(s);
+		return;
+	}
+	memset(diag, 'd', 59999);
+	diag[59999] = '\0';
+	for (int i = 0; i < 40; i++) {
+		snprintf(addr[i], sizeof addr[i], "r%d@example.org", i);
+		r[i] = (ack_rcpt){ .address = addr[i], .dsn_diagnostic = diag };
+	}
+	/* 40 x 60 kB at once cannot fit in one doubling of a 64 kB map. */
+	fill_msg(&m, 200, NULL, 1);
+	is_int(ack_store_put(s, &m, r, 40), ACK_EFULL, "huge put: ACK_EFULL");
+	ok(strstr(ack_store_errmsg(s), "MDB_MAP_FULL") != NULL, "errmsg: %s",
+	    ack_store_errmsg(s));
+	is_int(ack_store_get(s, m.token, &rec), ACK_ENOTFOUND, "nothing of it stored");
+	for (unsigned i = 0; i < 12; i++) {
+		int rc;
+
+		fill_msg(&m, 100 + i, NULL, i);
+		rc = ack_store_put(s, &m, r, 2);
+		ok_puts += rc == ACK_OK;
+		full += rc == ACK_EFULL;
+		other += rc != ACK_OK && rc != ACK_EFULL;
+	}
+	ok(ok_puts > 0 && other == 0, "small puts: %d ok, %d full, %d other", ok_puts,
+	    full, other);
+	is_int(ack_store_stat(s, &info), ACK_OK, "stat");
+	ok(info.map_size > 64 * 1024, "map grew to %llu", (unsigned long long)info.map_size);
+	for (unsigned i = 0; i < 12; i++) {
+		make_token(100 + i, m.token);
+		if (ack_store_get(s, m.token, &rec) == ACK_OK && rec.nrcpt == 2)
+			readable++;
+		ack_record_free(&rec);
+	}
+	is_int(readable, ok_puts, "earlier records still readable");
+	free(diag);
+	ack_store_close(s);
+}
+
+/* ---------------------------------------------------------------- decoder */
+
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+
+static uint32_t
+rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (uint32_t)(rng >> 11);
+}
+
+/* Decode p[0..n) as each record type from an exact-size heap copy. */
+static bool
+decode_all(const unsigned char *p, size_t n)
+{
+	unsigned char *copy = malloc(n ? n : 1);
+	ack_msg m = { .flags = 0 };
+	ack_rcpt r = { .notify = 0 };
+	ack_event e = { .seq = 0 };
+	int rc[3];
+
+	memcpy(copy, p, n);
+	rc[0] = ack__rec_decode_msg(copy, n, &m);
+	rc[1] = ack__rec_decode_rcpt(copy, n, &r);
+	rc[2] = ack__rec_decode_event(copy, n, &e);
+	ack__msg_clear(&m);
+	ack_rcpt_clear(&r);
+	ack_event_clear(&e);
+	free(copy);
+	for (int i = 0; i < 3; i++)
+		if (rc[i] != ACK_OK && rc[i] != ACK_ECORRUPT)
+			return false;
+	return true;
+}
+
+static void
+test_decoder(void)
+{
+	static const unsigned char extra[] = { 200, 0, 3, 'x', 'y', 'z' };
+	static const unsigned char bad_int[] = { 'A', 'R', 1, 3, 0, 7, 1, 2, 3, 4, 5, 6, 7 };
+	static const unsigned char bad_ver[] = { 'A', 'R', 2 };
+	static const unsigned char bad_tok[] = { 'A', 'E', 1, 2, 0, 41 };
+	ack_rcpt r[3], got = { .notify = 0 };
+	ack_msg m = { .flags = 0 };
+	ack_event e = { .seq = 0 };
+	ack_buf b;
+	bool all = true;
+	int okc = 0;
+
+	fill_rcpts(r);
+	r[0].dsn_diagnostic = (char *)"550 5.1.1 no such user";
+	ack_buf_init(&b, 0);
+	is_int(ack__rec_encode_rcpt(&b, &r[0]), ACK_OK, "encode recipient");
+	for (size_t n = 0; n < b.len; n++) {
+		all = all && decode_all((const unsigned char *)b.data, n);
+		okc += ack__rec_decode_rcpt(b.data, n, &got) == ACK_OK;
+		ack_rcpt_clear(&got);
+	}
+	ok(all, "every truncation decodes to OK or ECORRUPT");
+	ok(okc > 1 && okc < (int)b.len / 2, "only field boundaries decode (%d)", okc);
+	is_int(ack_buf_add(&b, extra, sizeof extra), ACK_OK, "append unknown tag");
+	is_int(ack__rec_decode_rcpt(b.data, b.len, &got), ACK_OK, "unknown tag skipped");
+	is_str(got.dsn_status, "4.4.1", "fields intact after unknown tag");
+	ack_rcpt_clear(&got);
+	is_int(ack__rec_decode_rcpt(bad_int, sizeof bad_int, &got), ACK_ECORRUPT,
+	    "7-byte integer rejected");
+	is_int(ack__rec_decode_rcpt(bad_ver, sizeof bad_ver, &got), ACK_ECORRUPT,
+	    "version 2 rejected");
+	is_int(ack__rec_decode_msg(bad_ver, sizeof bad_ver, &m), ACK_ECORRUPT,
+	    "wrong type rejected");
+	is_int(ack__rec_decode_event(bad_tok, sizeof bad_tok, &e), ACK_ECORRUPT,
+	    "overlong field rejected");
+	ok(e.token[0] == '\0' && m.message_id == NULL, "nothing left behind");
+	ack_buf_free(&b);
+
+	all = true;
+	for (int i = 0; i < 10000; i++) {
+		unsigned char buf[300];
+		size_t n = rnd() % sizeof buf;
+
+		for (size_t j = 0; j < n; j++)
+			buf[j] = (unsigned char)rnd();
+		if (n >= 3 && (i & 1)) {
+			buf[0] = 'A';
+			buf[1] = "MRE"[rnd() % 3];
+			buf[2] = 1;
+			for (size_t j = 3; j + 2 < n; j += 3 + (rnd() % 12)) {
+				buf[j] = (unsigned char)(rnd() % 14); /* known tags */
+				buf[j + 1] = 0;
+				buf[j + 2] = (unsigned char)(rnd() % 12);
+			}
+		}
+		all = all && decode_all(buf, n);
+	}
+	ok(all, "10,000 random records decode to OK or ECORRUPT");
+}
+
+/* ---------------------------------------------------------------- apply */
+
+static ack_report_rcpt
+block(const char *final, const char *action, const char *status, const char *diag)
+{
+	return (ack_report_rcpt){ .final_recipient = (char *)final,
+		.action = (char *)action, .status = (char *)status,
+		.diagnostic = (char *)diag, .remote_mta = (char *)"mx.example.net" };
+}
+
+static int
+apply1(ack_store *s, const char *tok, int kind, ack_report_rcpt b, int64_t now,
+    ack_apply_result *res)
+{
+	ack_report rep = { .kind = kind, .reporting_mta = (char *)"mta.example.org",
+		.rcpt = &b, .nrcpt = 1 };
+
+	return ack_store_apply(s, tok, &rep, now, res);
+}
+
+static const ack_rcpt *
+find_rcpt(const ack_record *rec, const char *addr)
+{
+	for (size_t i = 0; i < rec->nrcpt; i++)
+		if (strcmp(rec->rcpt[i].address, addr) == 0)
+			return &rec->rcpt[i];
+	return NULL;
+}
+
+/* The DSN state of addr in message tok (-1: no such recipient). */
+static int
+dsn_of(ack_store *s, const char *tok, const char *addr, ack_rcpt *copy)
+{
+	ack_record rec;
+	const ack_rcpt *r;
+	int st = -1;
+
+	if (ack_store_get(s, tok, &rec) != ACK_OK)
+		return -2;
+	if ((r = find_rcpt(&rec, addr)) != NULL) {
+		st = r->dsn_state;
+		if (copy) {
+			*copy = *r;
+			*(ack_rcpt *)r = (ack_rcpt){ .notify = 0 };
+		}
+	}
+	ack_record_free(&rec);
+	return st;
+}
+
+static void
+apply_setup(ack_store *s, char *tok)
+{
+	ack_rcpt r[3] = {
+		{ .address = (char *)"a@x.org", .notify = 7, .dsn_state = ACK_DSN_PENDING,
+		  .mdn_state = ACK_MDN_PENDING },
+		{ .address = (char *)"b@x.org", .orcpt = (char *)"rfc822;B-Orig@Y.org",
+		  .dsn_state = ACK_DSN_PENDING },
+		{ .address = (char *)"c@x.org", .dsn_state = ACK_DSN_PENDING },
+	};
+	ack_msg m;
+
+	fill_msg(&m, 300, "<apply@x.org>", 5);
+	memcpy(tok, m.token, ACK_TOKEN_LEN + 1);
+	is_int(ack_store_put(s, &m, r, 3), ACK_OK, "apply: put message");
+}
+
+static void
+test_apply_dsn(ack_store *s, const char *tok)
+{
+	ack_apply_result res;
+	ack_rcpt got;
+
+	is_int(apply1(s, tok, ACK_KIND_DSN, block("A@X.ORG", "delivered", "2.0.0",
+	    "smtp; 250 ok"), 100, &res), ACK_OK, "dsn delivered");
+	ok(res.updated == 1 && res.events == 1 && res.duplicate == 0 && res.added == 0,
+	    "delivered: updated 1, events 1");
+	is_int(dsn_of(s, tok, "a@x.org", &got), ACK_DSN_DELIVERED, "a: delivered");
+	is_str(got.dsn_status, "2.0.0", "a: status");
+	is_str(got.dsn_diagnostic, "smtp; 250 ok", "a: diagnostic");
+	is_str(got.dsn_remote_mta, "mx.example.net", "a: remote mta");
+	is_int(got.dsn_updated, 100, "a: updated time");
+	is_int(got.mdn_state, ACK_MDN_PENDING, "a: mdn untouched");
+	ack_rcpt_clear(&got);
+
+	is_int(apply1(s, tok, ACK_KIND_DSN, block("A@X.ORG", "delivered", "2.0.0",
+	    "smtp; 250 ok"), 200, &res), ACK_OK, "same report again");
+	ok(res.duplicate == 1 && res.events == 0 && res.updated == 0,
+	    "duplicate: no event, no update");
+	is_int(dsn_of(s, tok, "a@x.org", &got), ACK_DSN_DELIVERED, "a: still delivered");
+	is_int(got.dsn_updated, 100, "a: time unchanged by the duplicate");
+	ack_rcpt_clear(&got);
+
+	/* b matched through its ORCPT */
+	is_int(apply1(s, tok, ACK_KIND_BOUNCE, block("b-orig@y.org", "failed", "5.1.1",
+	    "smtp; 550 no such user"), 300, &res), ACK_OK, "bounce failed via orcpt");
+	is_int(res.updated, 1, "b updated");
+	is_int(dsn_of(s, tok, "b@x.org", NULL), ACK_DSN_FAILED, "b: failed");
+	is_int(apply1(s, tok, ACK_KIND_DSN, block("b@x.org", "delayed", "4.4.7",
+	    NULL), 400, &res), ACK_OK, "delayed after failed");
+	ok(res.updated == 0 && res.events == 1, "delayed after failed: event only");
+	is_int(dsn_of(s, tok, "b@x.org", &got), ACK_DSN_FAILED, "b: still failed");
+	is_str(got.dsn_status, "5.1.1", "b: status kept");
+	ack_rcpt_clear(&got);
+
+	is_int(apply1(s, tok, ACK_KIND_DSN, block("c@x.org", "delayed", "4.4.7", NULL),
+	    500, &res), ACK_OK, "c delayed");
+	is_int(dsn_of(s, tok, "c@x.org", NULL), ACK_DSN_DELAYED, "c: delayed");
+	is_int(apply1(s, tok, ACK_KIND_DSN, block("c@x.org", "failed", "5.4.7", NULL),
+	    600, &res), ACK_OK, "c failed after delayed");
+	is_int(res.updated, 1, "c updated");
+	is_int(dsn_of(s, tok, "c@x.org", NULL), ACK_DSN_FAILED, "c: failed overwrites");
+
+	is_int(apply1(s, tok, ACK_KIND_DSN, block("New@Z.org", "delivered", "2.0.0",
+	    NULL), 700, &res), ACK_OK, "unknown recipient");
+	ok(res.added == 1 && res.events == 1, "recipient added");
+	is_int(dsn_of(s, tok, "New@Z.org", &got), ACK_DSN_DELIVERED, "added: state set");
+	ok(got.notify == 0 && got.mdn_state == ACK_MDN_NONE, "added: notify 0, mdn none");
+	ack_rcpt_clear(&got);
+}
+
+static void
+test_apply_mdn_arf(ack_store *s, const char *tok)
+{
+	ack_report_rcpt b = { .final_recipient = (char *)"a@x.org",
+		.action = (char *)"displayed",
+		.disposition = (char *)"manual-action/MDN-sent-manually; displayed" };
+	ack_report rep = { .kind = ACK_KIND_MDN, .rcpt = &b, .nrcpt = 1 };
+	ack_report arf = { .kind = ACK_KIND_ARF, .feedback_type = (char *)"abuse" };
+	ack_apply_result res;
+	ack_rcpt got;
+
+	is_int(ack_store_apply(s, tok, &rep, 800, &res), ACK_OK, "mdn displayed");
+	is_int(res.updated, 1, "mdn: updated");
+	is_int(dsn_of(s, tok, "a@x.org", &got), ACK_DSN_DELIVERED, "mdn: dsn untouched");
+	is_int(got.mdn_state, ACK_MDN_DISPLAYED, "mdn: displayed");
+	is_str(got.mdn_disposition, b.disposition, "mdn: disposition");
+	is_int(got.mdn_updated, 800, "mdn: time");
+	is_str(got.dsn_status, "2.0.0", "mdn: dsn status untouched");
+	ack_rcpt_clear(&got);
+
+	is_int(ack_store_apply(s, tok, &arf, 900, &res), ACK_OK, "arf without blocks");
+	ok(res.events == 1 && res.updated == 0, "arf: one message-level event");
+	is_int(ack_store_apply(s, tok, &arf, 901, &res), ACK_OK, "arf again");
+	is_int(res.duplicate, 1, "arf again: duplicate");
+	is_int(ack_store_apply(s, "aeaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", &arf, 1,
+	    &res), ACK_ENOTFOUND, "unknown token: ACK_ENOTFOUND");
+	is_int(ack_store_apply(s, "nonsense", &arf, 1, &res), ACK_ENOTFOUND,
+	    "non-token: ACK_ENOTFOUND");
+}
+
+static void
+test_apply(void)
+{
+	ack_store *s = open_store("apply", ACK_STORE_CREATE, 0);
+	char tok[ACK_TOKEN_LEN + 1];
+	struct evlist l = { .n = 0 };
+	static const char *const kinds[] = { "submit", "submit", "submit", "dsn", "bounce",
+		"dsn", "dsn", "dsn", "dsn", "mdn", "arf" };
+	bool inc = true, kinds_ok = true;
+
+	ok(s != NULL, "open apply store");
+	if (s == NULL)
+		return;
+	apply_setup(s, tok);
+	test_apply_dsn(s, tok);
+	test_apply_mdn_arf(s, tok);
+	is_int(ack_store_events(s, 0, collect, &l), ACK_OK, "apply: events");
+	is_int(l.n, 11, "3 submit + 7 report blocks + 1 arf");
+	for (size_t i = 0; i < l.n && i < 11; i++) {
+		inc = inc && l.seq[i] == i + 1;
+		kinds_ok = kinds_ok && strcmp(l.kind[i], kinds[i]) == 0;
+	}
+	ok(inc, "event sequence increasing");
+	ok(kinds_ok, "event kinds in order");
+	is_str(l.action[5], "delayed", "event action of delayed-after-failed");
+	ok(l.n == 11 && !l.has_rcpt[10] && l.has_rcpt[9], "arf event is message-level");
+	ack_store_close(s);
+}
+
+/* ---------------------------------------------------------------- main */
+
+int
+main(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	ack_store *s;
+
+	snprintf(topdir, sizeof topdir, "%s/test_store.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (mkdtemp(topdir) == NULL) {
+		printf("# mkdtemp %s failed: skipping\n", topdir);
+		return 77;
+	}
+	if ((bigdiag = malloc(70001)) == NULL)
+		return 1;
+	for (int i = 0; i < 70000; i++)
+		bigdiag[i] = (char)(i % 7 == 0 ? 0xc3 : 'a' + i % 26);
+	bigdiag[70000] = '\0';
+
+	s = open_store("main", ACK_STORE_CREATE, 0);
+	ok(s != NULL, "create store");
+	if (s != NULL) {
+		test_roundtrip(s);
+		test_lookup(s);
+		test_submit_events(s);
+		test_foreach_stat(s);
+		ack_store_close(s);
+	}
+	test_readonly();
+	test_open_errors();
+	test_corrupt();
+	test_map_full();
+	test_decoder();
+	test_apply();
+	free(bigdiag);
+	rm_tree(topdir);
+	return tap_done();
+}
