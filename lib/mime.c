@@ -1,3 +1,501 @@
-/* mime.c - placeholder, being written */
+/*
+ * mime.c - the MIME pieces the report parser needs: header blocks
+ * (unfolding), Content-Type and its parameters, multipart boundaries
+ * (with a guess when the parameter is missing or wrong) and base64 /
+ * quoted-printable decoding.  Input line ends are already LF; inputs are
+ * length-delimited and may hold NUL bytes.  Work is linear in the input
+ * per nesting level, and nesting is capped.
+ */
 #include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
 #include "internal.h"
+#include "mime.h"
+
+#define NAME_MAX_LEN 128
+#define BOUNDARY_MAX 256
+
+static bool
+is_wsp(int c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static int
+lower(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
+
+int
+ack__buf_add_capped(ack_buf *b, const char *s, size_t n)
+{
+	int rc = ack_buf_add(b, s, n);
+	size_t room;
+
+	if (rc != ACK_ETOOBIG)
+		return rc;
+	room = b->cap > b->len ? b->cap - b->len : 0;
+	if (room > 0 && (rc = ack_buf_add(b, s, room)) != ACK_OK)
+		return rc;
+	b->truncated = true;
+	return ACK_OK;
+}
+
+/* ---------------------------------------------------------------- headers */
+
+/* Trim the value kept in v, pass the field on. */
+static int
+emit_field(const char *name, ack_buf *v, ack__mime_field_cb cb, void *arg)
+{
+	size_t a = 0, n = v->len;
+
+	if (v->data == NULL)
+		return cb(name, "", arg);
+	while (n > 0 && (is_wsp(v->data[n - 1]) || v->data[n - 1] == '\n'))
+		n--;
+	while (a < n && is_wsp(v->data[a]))
+		a++;
+	v->data[n] = '\0';
+	for (size_t i = a; i < n; i++) /* NUL is data: keep what follows it */
+		if (v->data[i] == '\0')
+			v->data[i] = ' ';
+	return cb(name, v->data + a, arg);
+}
+
+/* Begin a field at line[0..n): name into name[], value start into v. */
+static bool
+start_field(const char *line, size_t n, char *name, ack_buf *v)
+{
+	const char *colon = memchr(line, ':', n);
+	size_t nl;
+
+	ack_buf_reset(v);
+	if (colon == NULL)
+		return false;
+	nl = (size_t)(colon - line);
+	while (nl > 0 && is_wsp(line[nl - 1]))
+		nl--;
+	if (nl == 0 || nl >= NAME_MAX_LEN)
+		return false;
+	memcpy(name, line, nl);
+	name[nl] = '\0';
+	return ack__buf_add_capped(v, colon + 1, n - (size_t)(colon - line) - 1) ==
+	    ACK_OK;
+}
+
+/* Unfold: a continuation line adds one space and its text. */
+static int
+add_continuation(ack_buf *v, const char *line, size_t n)
+{
+	size_t k = 0;
+	int rc;
+
+	while (k < n && is_wsp(line[k]))
+		k++;
+	if (k == n)
+		return ACK_OK;
+	if ((rc = ack__buf_add_capped(v, " ", 1)) != ACK_OK)
+		return rc;
+	return ack__buf_add_capped(v, line + k, n - k);
+}
+
+size_t
+ack__mime_headers(const char *s, size_t len, ack__mime_field_cb cb,
+    void *arg, int *rc)
+{
+	char name[NAME_MAX_LEN];
+	ack_buf v;
+	size_t pos = 0;
+	bool open = false;
+
+	*rc = ACK_OK;
+	ack_buf_init(&v, ACK_MIME_FIELD_MAX);
+	while (pos < len && *rc == ACK_OK) {
+		const char *line = s + pos;
+		const char *nl = memchr(line, '\n', len - pos);
+		size_t n = nl ? (size_t)(nl - line) : len - pos;
+
+		pos += n + (nl ? 1 : 0);
+		if (n == 0)
+			break;
+		if (is_wsp(line[0])) {
+			if (open)
+				*rc = add_continuation(&v, line, n);
+			continue;
+		}
+		if (open)
+			*rc = emit_field(name, &v, cb, arg);
+		open = start_field(line, n, name, &v);
+	}
+	if (open && *rc == ACK_OK)
+		*rc = emit_field(name, &v, cb, arg);
+	ack_buf_free(&v);
+	return pos;
+}
+
+/* ----------------------------------------------------------- content-type */
+
+void
+ack__mime_ctype(const char *value, char *out, size_t outlen)
+{
+	size_t o = 0;
+
+	if (outlen == 0)
+		return;
+	if (value != NULL) {
+		while (is_wsp(*value))
+			value++;
+		for (; *value && *value != ';' && *value != '(' && !is_wsp(*value) &&
+		    o + 1 < outlen; value++)
+			out[o++] = (char)lower((unsigned char)*value);
+	}
+	out[o] = '\0';
+}
+
+/* Skip blanks, semicolons and (comments). */
+static const char *
+skip_sep(const char *s)
+{
+	for (;;) {
+		if (is_wsp(*s) || *s == ';' || *s == '\n') {
+			s++;
+		} else if (*s == '(') {
+			while (*s && *s != ')')
+				s++;
+			if (*s)
+				s++;
+		} else {
+			return s;
+		}
+	}
+}
+
+/* Read a parameter value (quoted or token) into out; return the end. */
+static const char *
+read_value(const char *s, char *out, size_t outlen)
+{
+	size_t o = 0;
+
+	if (*s == '"') {
+		for (s++; *s && *s != '"'; s++) {
+			if (*s == '\\' && s[1])
+				s++;
+			if (o + 1 < outlen)
+				out[o++] = *s;
+		}
+		if (*s)
+			s++;
+	} else {
+		for (; *s && *s != ';' && !is_wsp(*s); s++)
+			if (o + 1 < outlen)
+				out[o++] = *s;
+	}
+	if (outlen)
+		out[o] = '\0';
+	return s;
+}
+
+bool
+ack__mime_param(const char *value, const char *name, char *out, size_t outlen)
+{
+	const char *s;
+	size_t want = strlen(name);
+
+	if (value == NULL || (s = strchr(value, ';')) == NULL)
+		return false;
+	for (s = skip_sep(s); *s; s = skip_sep(s)) {
+		const char *n0 = s;
+		size_t nl;
+
+		while (*s && *s != '=' && *s != ';' && !is_wsp(*s))
+			s++;
+		nl = (size_t)(s - n0);
+		while (is_wsp(*s))
+			s++;
+		if (*s != '=')
+			continue;
+		s++;
+		while (is_wsp(*s))
+			s++;
+		if (nl == want && ack__strncasecmp(n0, name, nl) == 0) {
+			read_value(s, out, outlen);
+			return true;
+		}
+		s = read_value(s, NULL, 0);
+	}
+	return false;
+}
+
+/* ---------------------------------------------------------------- decoders */
+
+static int
+b64_val(int c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+' || c == '-')
+		return 62;
+	if (c == '/' || c == '_')
+		return 63;
+	return -1;
+}
+
+int
+ack__b64_decode(ack_buf *out, const char *s, size_t n)
+{
+	uint32_t acc = 0;
+	unsigned bits = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int v = b64_val((unsigned char)s[i]);
+
+		if (s[i] == '=') {
+			acc = 0; /* padding ends a quantum; restart after it */
+			bits = 0;
+			continue;
+		}
+		if (v < 0)
+			continue;
+		acc = (acc << 6) | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (ack_buf_addc(out, (char)((acc >> bits) & 0xff)) != ACK_OK)
+				return out->truncated ? ACK_OK : ACK_ENOMEM;
+		}
+	}
+	return ACK_OK;
+}
+
+static int
+hex_val(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = lower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Length of a soft line break at s[0..n) ("=" blanks LF), 0 if none. */
+static size_t
+soft_break(const char *s, size_t n)
+{
+	size_t i = 1;
+
+	while (i < n && (is_wsp(s[i]) || s[i] == '\r'))
+		i++;
+	if (i == n)
+		return n;
+	return s[i] == '\n' ? i + 1 : 0;
+}
+
+int
+ack__qp_decode(ack_buf *out, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		char c = s[i];
+		size_t sb;
+
+		if (c == '=' && (sb = soft_break(s + i, n - i)) > 0) {
+			i += sb;
+			continue;
+		}
+		if (c == '=' && i + 2 < n && hex_val((unsigned char)s[i + 1]) >= 0 &&
+		    hex_val((unsigned char)s[i + 2]) >= 0) {
+			c = (char)(hex_val((unsigned char)s[i + 1]) * 16 +
+			    hex_val((unsigned char)s[i + 2]));
+			i += 2;
+		}
+		i++;
+		if (ack_buf_addc(out, c) != ACK_OK)
+			return out->truncated ? ACK_OK : ACK_ENOMEM;
+	}
+	return ACK_OK;
+}
+
+int
+ack__mime_decode(ack_buf *out, const char *cte, const char *s, size_t n)
+{
+	char enc[32];
+	ack__mime_ctype(cte, enc, sizeof enc);
+	if (strcmp(enc, "base64") == 0)
+		return ack__b64_decode(out, s, n);
+	if (strcmp(enc, "quoted-printable") == 0)
+		return ack__qp_decode(out, s, n);
+	return ack__buf_add_capped(out, s, n);
+}
+
+/* ----------------------------------------------------------------- walking */
+
+/* Does the line s[0..n) delimit parts for boundary b?  *close if "--". */
+static bool
+is_delim(const char *s, size_t n, const char *b, size_t bl, bool *close)
+{
+	size_t i;
+
+	if (n < bl + 2 || s[0] != '-' || s[1] != '-' || memcmp(s + 2, b, bl) != 0)
+		return false;
+	i = bl + 2;
+	*close = n >= i + 2 && s[i] == '-' && s[i + 1] == '-';
+	if (*close)
+		return true;
+	while (i < n && (is_wsp(s[i]) || s[i] == '\r'))
+		i++;
+	return i == n;
+}
+
+/*
+ * Find the next delimiter line at or after line start pos.  Sets *start
+ * (the line) and *next (after it).  Returns false when there is none.
+ */
+static bool
+next_delim(const char *d, size_t len, size_t pos, const char *b, size_t bl,
+    size_t *start, size_t *next, bool *close)
+{
+	while (pos < len) {
+		const char *nl = memchr(d + pos, '\n', len - pos);
+		size_t n = nl ? (size_t)(nl - (d + pos)) : len - pos;
+
+		if (is_delim(d + pos, n, b, bl, close)) {
+			*start = pos;
+			*next = pos + n + (nl ? 1 : 0);
+			return true;
+		}
+		pos += n + (nl ? 1 : 0);
+	}
+	return false;
+}
+
+/* Use the first "--x" line as the boundary when none is declared. */
+static bool
+guess_boundary(const char *d, size_t len, char *out, size_t outlen)
+{
+	size_t pos = 0;
+
+	while (pos < len) {
+		const char *nl = memchr(d + pos, '\n', len - pos);
+		size_t n = nl ? (size_t)(nl - (d + pos)) : len - pos;
+
+		while (n > 2 && is_wsp(d[pos + n - 1]))
+			n--;
+		if (n > 2 && n - 2 < outlen && d[pos] == '-' && d[pos + 1] == '-' &&
+		    memchr(d + pos, '\0', n) == NULL && !is_wsp(d[pos + 2])) {
+			memcpy(out, d + pos + 2, n - 2);
+			out[n - 2] = '\0';
+			return true;
+		}
+		pos = nl ? (size_t)(nl - d) + 1 : len;
+	}
+	return false;
+}
+
+typedef struct part_hdrs {
+	char *ctype;
+	char *cte;
+} part_hdrs;
+
+static int
+collect_hdr(const char *name, const char *value, void *arg)
+{
+	part_hdrs *h = arg;
+	char **slot = NULL;
+
+	if (ack__strcasecmp(name, "Content-Type") == 0)
+		slot = &h->ctype;
+	else if (ack__strcasecmp(name, "Content-Transfer-Encoding") == 0)
+		slot = &h->cte;
+	if (slot == NULL || *slot != NULL)
+		return ACK_OK;
+	*slot = ack__strdup(value);
+	return *slot ? ACK_OK : ACK_ENOMEM;
+}
+
+static int walk(const char *data, size_t len, const char *ctype,
+    const char *cte, unsigned depth, ack__mime_part_cb cb, void *arg);
+
+/* Parse one part's headers and walk it. */
+static int
+walk_part(const char *d, size_t len, unsigned depth, ack__mime_part_cb cb,
+    void *arg)
+{
+	part_hdrs h = { NULL, NULL };
+	size_t off;
+	int rc;
+
+	off = ack__mime_headers(d, len, collect_hdr, &h, &rc);
+	if (rc == ACK_OK)
+		rc = walk(d + off, len - off, h.ctype, h.cte, depth, cb, arg);
+	free(h.ctype);
+	free(h.cte);
+	return rc;
+}
+
+static int
+walk_children(const char *d, size_t len, const char *b, unsigned depth,
+    ack__mime_part_cb cb, void *arg)
+{
+	size_t bl = strlen(b), start, next, pos = 0;
+	unsigned count = 0;
+	bool close = false;
+	int rc = ACK_OK;
+
+	if (!next_delim(d, len, 0, b, bl, &start, &next, &close))
+		return ACK_OK;
+	while (!close && count++ < ACK_MIME_PARTS_MAX && rc == ACK_OK) {
+		size_t end;
+
+		pos = next;
+		if (next_delim(d, len, pos, b, bl, &start, &next, &close))
+			end = start > pos ? start - 1 : pos;
+		else
+			end = len, close = true;
+		rc = walk_part(d + pos, end - pos, depth, cb, arg);
+	}
+	return rc;
+}
+
+static int
+walk(const char *data, size_t len, const char *ctype, const char *cte,
+    unsigned depth, ack__mime_part_cb cb, void *arg)
+{
+	ack__mime_part part;
+	char b[BOUNDARY_MAX];
+	int rc;
+
+	memset(&part, 0, sizeof part);
+	ack__mime_ctype(ctype, part.type, sizeof part.type);
+	if (part.type[0] == '\0')
+		strcpy(part.type, "text/plain");
+	part.ctype = ctype ? ctype : "";
+	part.cte = cte ? cte : "";
+	part.data = data;
+	part.len = len;
+	part.depth = depth;
+	part.container = strncmp(part.type, "multipart/", 10) == 0 &&
+	    depth < ACK_MIME_DEPTH_MAX;
+	if ((rc = cb(&part, arg)) != ACK_OK || !part.container)
+		return rc;
+	if (!ack__mime_param(ctype, "boundary", b, sizeof b) || b[0] == '\0' ||
+	    !next_delim(data, len, 0, b, strlen(b), &(size_t){ 0 },
+	        &(size_t){ 0 }, &(bool){ false })) {
+		if (!guess_boundary(data, len, b, sizeof b))
+			return ACK_OK;
+	}
+	return walk_children(data, len, b, depth + 1, cb, arg);
+}
+
+int
+ack__mime_walk(const char *data, size_t len, const char *ctype,
+    const char *cte, ack__mime_part_cb cb, void *arg)
+{
+	return walk(data, len, ctype, cte, 0, cb, arg);
+}

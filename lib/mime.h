@@ -1,3 +1,129 @@
+/*
+ * mime.h - internal interface of the MIME helpers (mime.c) and of the
+ * report field parser (fields.c) used by the report parser (report.c).
+ * Not installed.
+ *
+ * Everything here works on text whose line ends were already normalised
+ * to LF; inputs are (pointer, length) pairs and may hold NUL bytes.
+ */
 #ifndef ACK_MIME_H
 #define ACK_MIME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "ackmilter.h"
+
+#define ACK_MIME_FIELD_MAX 8192   /* bytes kept of one unfolded header field */
+#define ACK_MIME_DEPTH_MAX 8      /* nested multipart levels */
+#define ACK_MIME_PARTS_MAX 1000   /* parts per multipart */
+#define ACK_REPORT_STR_MAX 4096   /* bytes kept of one report string */
+#define ACK_REPORT_RCPT_MAX 1000  /* recipient blocks kept */
+#define ACK_REPORT_TEXT_MAX 65536 /* bytes kept of the first text part */
+
+/* ------------------------------------------------------------------ */
+/* mime.c                                                              */
+/* ------------------------------------------------------------------ */
+
+/* Append what fits of s[0..n) below b's cap (then set truncated). */
+int ack__buf_add_capped(ack_buf *b, const char *s, size_t n);
+
+/* One header field: name and unfolded value, both NUL terminated. */
+typedef int (*ack__mime_field_cb)(const char *name, const char *value,
+    void *arg);
+
+/*
+ * Call cb for each field of the header block at the start of s.  Returns
+ * the offset of the body (after the empty line), or len when none; a
+ * non-zero return of cb stops the walk and is stored in *rc.
+ */
+size_t ack__mime_headers(const char *s, size_t len, ack__mime_field_cb cb,
+    void *arg, int *rc);
+
+/* Lowercase "type/subtype" of a Content-Type value into out ("" if none). */
+void ack__mime_ctype(const char *value, char *out, size_t outlen);
+/* A parameter of a Content-Type value, unquoted; false when absent. */
+bool ack__mime_param(const char *value, const char *name, char *out,
+    size_t outlen);
+
+/* Decoders; they append to out and stop silently at its cap. */
+int ack__b64_decode(ack_buf *out, const char *s, size_t n);
+int ack__qp_decode(ack_buf *out, const char *s, size_t n);
+/* Decode per a Content-Transfer-Encoding value (NULL or other: copy). */
+int ack__mime_decode(ack_buf *out, const char *cte, const char *s, size_t n);
+
+/* A part met during a walk.  data/len is the raw (still encoded) body. */
+typedef struct ack__mime_part {
+	char type[128];      /* lowercase type/subtype; "" when absent */
+	const char *ctype;   /* full Content-Type value ("" when absent) */
+	const char *cte;     /* Content-Transfer-Encoding value or "" */
+	const char *data;
+	size_t len;
+	unsigned depth;
+	bool container;      /* a multipart: called before its children */
+} ack__mime_part;
+
+typedef int (*ack__mime_part_cb)(const ack__mime_part *part, void *arg);
+
+/*
+ * Walk the entity whose body is data/len and whose headers gave ctype and
+ * cte: cb is called for every multipart container (before its children)
+ * and every leaf.  A multipart without a usable boundary parameter uses
+ * the first "--x" line as its boundary.  Depth and part counts are
+ * capped.  Returns the first non-zero return of cb, or ACK_OK.
+ */
+int ack__mime_walk(const char *data, size_t len, const char *ctype,
+    const char *cte, ack__mime_part_cb cb, void *arg);
+
+/* ------------------------------------------------------------------ */
+/* fields.c                                                            */
+/* ------------------------------------------------------------------ */
+
+/* A report being built: the result plus the capacity of its array. */
+typedef struct ack__report_build {
+	ack_report r;
+	size_t rcap;
+	bool rcpt_open;  /* the last recipient block may take more fields */
+} ack__report_build;
+
+/*
+ * Parse a block of report fields (DSN, MDN or ARF per kind) into b.
+ * Groups are separated by blank lines; a repeated Final-Recipient also
+ * starts a new recipient.  A line starting with "--" ends the block when
+ * stop_at_boundary.  ack__fields_finish() drops recipient blocks with no
+ * address (MDN: no disposition either), fills a missing final recipient
+ * from the original one and a missing DSN status from the first d.d.d of
+ * the Diagnostic-Code.
+ */
+int ack__fields_parse(ack__report_build *b, int kind, const char *s,
+    size_t len, bool stop_at_boundary);
+void ack__fields_finish(ack__report_build *b);
+/* A new, zeroed recipient block (NULL at the cap or on ENOMEM). */
+ack_report_rcpt *ack__report_add_rcpt(ack__report_build *b);
+/* Free every string of the report and zero it. */
+void ack__report_clear(ack__report_build *b);
+/* Does s hold a line starting with one of the DSN field names?  Offset. */
+bool ack__fields_find_dsn(const char *s, size_t len, size_t *off);
+/* Does s hold a line starting with name ":" (case-insensitive)?  Offset. */
+bool ack__fields_find_line(const char *s, size_t len, const char *name,
+    size_t *off);
+
+/* Value helpers (copy capped at ACK_REPORT_STR_MAX; NULL on ENOMEM). */
+char *ack__field_address(const char *v);
+char *ack__field_status(const char *v);
+char *ack__field_word(const char *v);
+/* Value with an "addr-type;" prefix ("dns; mx.example") removed. */
+char *ack__field_typed(const char *v);
+char *ack__field_text(const char *v);
+
+/* ------------------------------------------------------------------ */
+/* report.c: what a later pattern library may look at                 */
+/* ------------------------------------------------------------------ */
+
+/* Decoded first text part (capped at ACK_REPORT_TEXT_MAX), or NULL. */
+const char *ack__parser_text(const ack_parser *p, size_t *len);
+/* A top-level header kept by the parser: "subject", "from",
+ * "auto-submitted", "content-type"; NULL when absent. */
+const char *ack__parser_header_value(const ack_parser *p, const char *name);
+
 #endif

@@ -29,6 +29,7 @@
 #include "milter.h"
 
 struct ackd ackd;
+pthread_mutex_t store_mutex = PTHREAD_MUTEX_INITIALIZER;
 
 static int verdict_fd = -1; /* pipe to the waiting parent, when detached */
 

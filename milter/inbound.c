@@ -78,7 +78,9 @@ report_token(const struct msg *m, const ack_report *r, char *token,
 	if (rc == ACK_ENOTFOUND && r->kind == ACK_KIND_MDN &&
 	    r->original_message_id != NULL) {
 		*where = "message-id";
+		pthread_mutex_lock(&store_mutex);
 		rc = ack_store_lookup(ackd.store, r->original_message_id, token);
+		pthread_mutex_unlock(&store_mutex);
 	}
 	return rc;
 }
@@ -125,16 +127,16 @@ handle_report(SMFICTX *ctx, const struct msg *m, const ack_report *r,
 		    "ignored and delivered", kind, ack_strerror(rc), where);
 		return SMFIS_CONTINUE;
 	}
+	pthread_mutex_lock(&store_mutex);
 	rc = ack_store_apply(ackd.store, token, r, time(NULL), &res);
-	if (rc == ACK_ENOTFOUND) {
-		log_warn(qid, "%s report for token=%s unknown to the store: delivered", kind, token);
-		return SMFIS_CONTINUE;
-	}
-	if (rc != ACK_OK) {
+	if (rc != ACK_OK && rc != ACK_ENOTFOUND)
 		log_err(qid, "%s report for token=%s not recorded: %s (%s); delivered",
 		    kind, token, ack_strerror(rc), ack_store_errmsg(ackd.store));
+	pthread_mutex_unlock(&store_mutex);
+	if (rc == ACK_ENOTFOUND)
+		log_warn(qid, "%s report for token=%s unknown to the store: delivered", kind, token);
+	if (rc != ACK_OK)
 		return SMFIS_CONTINUE;
-	}
 	log_info(qid, "%s report for token=%s (from %s): %u updated, %u added, "
 	    "%u duplicate", kind, token, where, res.updated, res.added, res.duplicate);
 	return absorb(ctx, m, r, token, qid);

@@ -6,6 +6,7 @@
 #define ACK_MILTER_H
 
 #include <stdbool.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <sys/socket.h>
 
@@ -20,9 +21,10 @@
 struct ackd {
 	ack_config *cfg;
 	ack_keys *keys;
-	ack_store *store;
+	ack_store *store; /* one handle for all threads: use under store_mutex */
 };
 extern struct ackd ackd;
+extern pthread_mutex_t store_mutex;
 
 struct rcpt {
 	char *arg;    /* as received in RCPT TO, e.g. "<bob@example.net>" */

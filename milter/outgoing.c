@@ -142,7 +142,8 @@ msg_flags(const struct msg *m)
 
 /* Commit the message and its recipients before any request goes out. */
 static int
-record(const struct msg *m, const char *token, const char *qid)
+record(const struct msg *m, const char *token, const char *qid, char *errmsg,
+    size_t errlen)
 {
 	ack_msg am = { .submitted = time(NULL), .flags = msg_flags(m) };
 	ack_rcpt *rv = calloc(m->nrcpt ? m->nrcpt : 1, sizeof *rv);
@@ -166,7 +167,12 @@ record(const struct msg *m, const char *token, const char *qid)
 		if ((rv[i].orcpt = orcpt_record(&m->rcpt[i])) == NULL)
 			goto out;
 	}
+	pthread_mutex_lock(&store_mutex);
 	rc = ack_store_put(ackd.store, &am, rv, m->nrcpt);
+	if (rc != ACK_OK)
+		snprintf(errmsg, errlen, "store: %s (%s)", ack_strerror(rc),
+		    ack_store_errmsg(ackd.store));
+	pthread_mutex_unlock(&store_mutex);
 out:
 	for (size_t i = 0; i < m->nrcpt; i++)
 		free(rv[i].orcpt);
@@ -231,7 +237,7 @@ request_headers(SMFICTX *ctx, const struct msg *m, const char *token, const char
 sfsistat
 outgoing_eom(SMFICTX *ctx, struct msg *m, const char *qid)
 {
-	char token[ACK_TOKEN_LEN + 1];
+	char token[ACK_TOKEN_LEN + 1], why[512];
 	int rc;
 
 	if (m->skip_reason != NULL) {
@@ -242,11 +248,9 @@ outgoing_eom(SMFICTX *ctx, struct msg *m, const char *qid)
 		strip_tracking(ctx, m, qid);
 		return untracked(qid, ack_strerror(rc));
 	}
-	if ((rc = record(m, token, qid)) != ACK_OK) {
-		char why[512];
-
-		snprintf(why, sizeof why, "store: %s (%s)", ack_strerror(rc),
-		    ack_store_errmsg(ackd.store));
+	if ((rc = record(m, token, qid, why, sizeof why)) != ACK_OK) {
+		if (rc == ACK_ENOMEM)
+			snprintf(why, sizeof why, "out of memory");
 		strip_tracking(ctx, m, qid);
 		return untracked(qid, why);
 	}

@@ -1,0 +1,670 @@
+/*
+ * test_report.c - unit tests of the report parser (lib/report.c,
+ * lib/fields.c, lib/mime.c): a table of hand-made reports, each checked
+ * with LF, CRLF and bare-CR line ends and fed whole or in 1-byte chunks
+ * through the milter stages; then caps, garbage and the JSON form.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ackmilter.h"
+#include "mime.h"
+#include "tap.h"
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+#define DSN_HEAD \
+	"From: MAILER-DAEMON@mx.example.net\n" \
+	"To: alice@example.org\n" \
+	"Subject: Undelivered Mail Returned to Sender\n" \
+	"MIME-Version: 1.0\n"
+
+#define RETURNED \
+	"--B\n" \
+	"Content-Type: text/rfc822-headers\n" \
+	"\n" \
+	"From: alice@example.org\n" \
+	"Message-ID: <m1@example.org>\n" \
+	"Ack-Tracking-Id: abcdefgh234567abcdefgh234567abcdefgh2345\n" \
+	"\n" \
+	"--B--\n"
+
+typedef struct tcase {
+	const char *name;
+	const char *msg;
+	int kind;
+	size_t nrcpt;
+	const char *addr;     /* first recipient */
+	const char *action;
+	const char *status;
+	const char *extra;    /* "field=value" checked below, or NULL */
+	const char *addr2;    /* last recipient, or NULL */
+} tcase;
+
+static const tcase cases[] = {
+	{ "postfix dsn, two recipients, returned headers",
+	  DSN_HEAD
+	  "Content-Type: multipart/report; report-type=delivery-status;\n"
+	  "\tboundary=\"B\"\n"
+	  "\n"
+	  "preamble\n"
+	  "--B\n"
+	  "Content-Type: text/plain\n"
+	  "\n"
+	  "I'm sorry to have to inform you...\n"
+	  "--B\n"
+	  "Content-Type: message/delivery-status\n"
+	  "\n"
+	  "Reporting-MTA: dns; mx.example.net\n"
+	  "Original-Envelope-Id: tok+2Bone\n"
+	  "Arrival-Date: Thu, 26 Nov 2026 06:07:44 +0000\n"
+	  "\n"
+	  "Final-Recipient: rfc822; Bob@Example.COM\n"
+	  "Original-Recipient: rfc822;<bob@example.com>\n"
+	  "Action: failed\n"
+	  "Status: 5.1.1\n"
+	  "Remote-MTA: dns; mx.example.com\n"
+	  "Diagnostic-Code: smtp; 550 5.1.1 <bob@example.com>: User unknown\n"
+	  "\n"
+	  "Final-Recipient: rfc822; carol@example.com\n"
+	  "Action: delayed\n"
+	  "Status: 4.4.1 (connection timed out)\n"
+	  "Will-Retry-Until: Fri, 27 Nov 2026 06:07:44 +0000\n"
+	  "\n"
+	  RETURNED,
+	  ACK_KIND_DSN, 2, "Bob@Example.COM", "failed", "5.1.1",
+	  "envid=tok+one", "carol@example.com" },
+	{ "sendmail relayed (to non-DSN-aware mailer)",
+	  DSN_HEAD
+	  "Content-Type: multipart/report; report-type=\"delivery-status\"; boundary=B\n"
+	  "\n"
+	  "--B\n"
+	  "Content-Type: message/delivery-status\n"
+	  "\n"
+	  "Reporting-MTA: dns; relay.example.net\n"
+	  "\n"
+	  "Final-Recipient: RFC822; <dave@example.com>\n"
+	  "Action: relayed (to non-DSN-aware mailer)\n"
+	  "Status: 2.0.0\n"
+	  "\n"
+	  "--B--\n",
+	  ACK_KIND_DSN, 1, "dave@example.com", "relayed", "2.0.0",
+	  "mta=relay.example.net", NULL },
+	{ "base64 delivery-status part",
+	  DSN_HEAD
+	  "Content-Type: multipart/report; report-type=delivery-status; boundary=B\n"
+	  "\n"
+	  "--B\n"
+	  "Content-Type: message/delivery-status\n"
+	  "Content-Transfer-Encoding: base64\n"
+	  "\n"
+	  /* "Reporting-MTA: dns; b.example\n\nFinal-Recipient: rfc822; e@x.example\n"
+	   * "Action: failed\nStatus: 5.2.2\n" */
+	  "UmVwb3J0aW5nLU1UQTogZG5zOyBiLmV4YW1wbGUKCkZpbmFsLVJlY2lwaWVudDogcmZj\n"
+	  "ODIyOyBlQHguZXhhbXBsZQpBY3Rpb246IGZhaWxlZApTdGF0dXM6IDUuMi4yCg==\n"
+	  "--B--\n",
+	  ACK_KIND_DSN, 1, "e@x.example", "failed", "5.2.2", "mta=b.example", NULL },
+	{ "quoted-printable delivery-status part",
+	  DSN_HEAD
+	  "Content-Type: multipart/report; report-type=delivery-status; boundary=B\n"
+	  "\n"
+	  "--B\n"
+	  "Content-Type: message/delivery-status\n"
+	  "Content-Transfer-Encoding: quoted-printable\n"
+	  "\n"
+	  "Final-Recipient: rfc822; f=40q.example\n"
+	  "Action: fail=\n"
+	  "ed\n"
+	  "Status: 5.7.=31\n"
+	  "Diagnostic-Code: smtp; 554 j=E4 nein\n"
+	  "--B--\n",
+	  ACK_KIND_DSN, 1, "f@q.example", "failed", "5.7.1",
+	  "diag=smtp; 554 j\xe4 nein", NULL },
+	{ "folded fields, no blank line between groups, duplicates",
+	  DSN_HEAD
+	  "Content-Type: multipart/report; report-type=delivery-status; boundary=B\n"
+	  "\n"
+	  "--B\n"
+	  "Content-Type: message/delivery-status\n"
+	  "\n"
+	  "Reporting-MTA: dns;\n"
+	  "   fold.example\n"
+	  "Final-Recipient:\n"
+	  " rfc822;\n"
+	  "\t<G@fold.example>\n"
+	  "Action: Failed\n"
+	  "Status: 5.0.0\n"
+	  "Status: 4.0.0\n"
+	  "Final-Recipient: rfc822; h@fold.example\n"
+	  "Action: delivered\n"
+	  "Status: 2.0.0\n"
+	  "\n\n\n"
+	  "--B--\n",
+	  ACK_KIND_DSN, 2, "G@fold.example", "failed", "5.0.0",
+	  "mta=fold.example", "h@fold.example" },
+	{ "boundary parameter missing: first -- line is used",
+	  DSN_HEAD
+	  "Content-Type: multipart/report; report-type=delivery-status\n"
+	  "\n"
+	  "--guess\n"
+	  "Content-Type: message/delivery-status\n"
+	  "\n"
+	  "Final-Recipient: rfc822; i@guess.example\n"
+	  "Action: failed\n"
+	  "Status: 5.1.2\n"
+	  "\n"
+	  "--guess--\n",
+	  ACK_KIND_DSN, 1, "i@guess.example", "failed", "5.1.2", NULL, NULL },
+	{ "boundary never appears: body scanned for the field block",
+	  DSN_HEAD
+	  "Content-Type: multipart/report; report-type=delivery-status; boundary=\"nope\"\n"
+	  "\n"
+	  "The following message could not be delivered.\n"
+	  "\n"
+	  "Reporting-MTA: dns; scan.example\n"
+	  "\n"
+	  "Final-Recipient: rfc822; j@scan.example\n"
+	  "Action: failed\n"
+	  "Status: 5.1.1\n"
+	  "\n"
+	  "Ack-Tracking-Id: tok1\n",
+	  ACK_KIND_DSN, 1, "j@scan.example", "failed", "5.1.1", "token=tok1", NULL },
+	{ "unquoted upper-case report-type, DSN fields in text/plain",
+	  DSN_HEAD
+	  "Content-Type: Multipart/Report; Report-Type=Delivery-Status; boundary=B\n"
+	  "\n"
+	  "--B\n"
+	  "Content-Type: text/plain\n"
+	  "\n"
+	  "Delivery failed.\n"
+	  "--B\n"
+	  "Content-Type: text/plain\n"
+	  "\n"
+	  "Reporting-MTA: dns; text.example\n"
+	  "Final-Recipient: rfc822; k@text.example\n"
+	  "Action: failed\n"
+	  "Diagnostic-Code: smtp; 550 5.1.1 no such user\n"
+	  "--B--\n",
+	  ACK_KIND_DSN, 1, "k@text.example", "failed", "5.1.1", NULL, NULL },
+	{ "RFC 8098 MDN",
+	  "From: bob@example.com\n"
+	  "Subject: Read: hello\n"
+	  "Content-Type: multipart/report; report-type=disposition-notification;\n"
+	  "  boundary=\"B\"\n"
+	  "\n"
+	  "--B\n"
+	  "Content-Type: text/plain\n"
+	  "\n"
+	  "Your message was displayed.\n"
+	  "--B\n"
+	  "Content-Type: message/disposition-notification\n"
+	  "\n"
+	  "Reporting-UA: mua.example.com; Mailer 1.0\n"
+	  "Original-Recipient: rfc822;bob@example.com\n"
+	  "Final-Recipient: rfc822;bob@example.com\n"
+	  "Original-Message-ID: <m1@example.org>\n"
+	  "Disposition: manual-action/MDN-sent-manually; displayed\n"
+	  "\n"
+	  "--B--\n",
+	  ACK_KIND_MDN, 1, "bob@example.com", "displayed", NULL,
+	  "disp=manual-action/MDN-sent-manually; displayed", NULL },
+	{ "RFC 2298 MDN with modifier",
+	  "Content-Type: multipart/report; report-type=disposition-notification; boundary=B\n"
+	  "\n"
+	  "--B\n"
+	  "Content-Type: message/disposition-notification\n"
+	  "\n"
+	  "Final-Recipient: rfc822; old@example.com\n"
+	  "Original-Message-ID: <m2@example.org>\n"
+	  "Disposition: automatic-action/MDN-sent-automatically; Deleted/error\n"
+	  "Error: disk full\n"
+	  "--B--\n",
+	  ACK_KIND_MDN, 1, "old@example.com", "deleted", NULL,
+	  "omid=<m2@example.org>", NULL },
+	{ "RFC 6533 global delivery status",
+	  DSN_HEAD
+	  "Content-Type: multipart/report; report-type=global-delivery-status; boundary=B\n"
+	  "\n"
+	  "--B\n"
+	  "Content-Type: message/global-delivery-status\n"
+	  "\n"
+	  "Reporting-MTA: dns; mx.example.jp\n"
+	  "\n"
+	  "Final-Recipient: utf-8; j\xc3\xb6rg@\xe4\xbe\x8b\xe3\x81\x88.jp\n"
+	  "Action: failed\n"
+	  "Status: 5.1.1\n"
+	  "--B\n"
+	  "Content-Type: message/global-headers\n"
+	  "\n"
+	  "Message-ID: <g@example.org>\n"
+	  "ack-tracking-id: tok2\n"
+	  "--B--\n",
+	  ACK_KIND_DSN, 1, "j\xc3\xb6rg@\xe4\xbe\x8b\xe3\x81\x88.jp", "failed", "5.1.1",
+	  "token=tok2", NULL },
+	{ "global disposition notification",
+	  "Content-Type: multipart/report; report-type=disposition-notification; boundary=B\n"
+	  "\n"
+	  "--B\n"
+	  "Content-Type: message/global-disposition-notification\n"
+	  "\n"
+	  "Final-Recipient: rfc822; g@example.com\n"
+	  "Disposition: manual-action/MDN-sent-manually; dispatched\n"
+	  "--B--\n",
+	  ACK_KIND_MDN, 1, "g@example.com", "dispatched", NULL, NULL, NULL },
+	{ "ARF feedback report",
+	  "Content-Type: multipart/report; report-type=feedback-report; boundary=B\n"
+	  "\n"
+	  "--B\n"
+	  "Content-Type: text/plain\n"
+	  "\n"
+	  "This is an abuse report.\n"
+	  "--B\n"
+	  "Content-Type: message/feedback-report\n"
+	  "\n"
+	  "Feedback-Type: Abuse\n"
+	  "User-Agent: fbl/1.0\n"
+	  "Version: 1\n"
+	  "Original-Rcpt-To: <u1@isp.example>\n"
+	  "Original-Rcpt-To: u2@isp.example\n"
+	  "--B\n"
+	  "Content-Type: message/rfc822\n"
+	  "\n"
+	  "ACK-TRACKING-ID: tok3\n"
+	  "Message-ID: <arf@example.org>\n"
+	  "\n"
+	  "spam\n"
+	  "--B--\n",
+	  ACK_KIND_ARF, 2, "u1@isp.example", NULL, NULL, "feedback=abuse",
+	  "u2@isp.example" },
+	{ "ordinary mail",
+	  "From: a@example.org\nSubject: hi\nContent-Type: text/plain\n\n"
+	  "Final-Recipient: rfc822; not@a.report\nAction: failed\n",
+	  ACK_KIND_NONE, 0, NULL, NULL, NULL, NULL, NULL },
+	{ "multipart/mixed with a forwarded message",
+	  "Content-Type: multipart/mixed; boundary=B\n\n--B\n\nhello\n--B\n"
+	  "Content-Type: message/rfc822\n\nSubject: x\n\nbody\n--B--\n",
+	  ACK_KIND_NONE, 0, NULL, NULL, NULL, NULL, NULL },
+};
+
+/* ------------------------------------------------------------ helpers */
+
+/* Copy s with its LF line ends turned into eol. */
+static char *
+with_eol(const char *s, const char *eol, size_t *len)
+{
+	size_t el = strlen(eol), n = 0;
+	char *out = malloc(strlen(s) * el + 1);
+
+	for (; *s; s++) {
+		if (*s == '\n') {
+			memcpy(out + n, eol, el);
+			n += el;
+		} else {
+			out[n++] = *s;
+		}
+	}
+	out[n] = '\0';
+	*len = n;
+	return out;
+}
+
+static char *
+to_json(const ack_report *r)
+{
+	ack_buf b;
+	ack_json j;
+	int rc;
+
+	ack_buf_init(&b, 0);
+	ack_json_init(&j, &b);
+	rc = ack_json_obj_open(&j);
+	if (rc == ACK_OK)
+		rc = ack_report_json(r, &j);
+	if (rc == ACK_OK)
+		rc = ack_json_obj_close(&j);
+	if (rc != ACK_OK) {
+		ack_buf_free(&b);
+		return strdup("(json error)");
+	}
+	return b.data;
+}
+
+static char *
+parse_whole(ack_parser *p, const char *msg, size_t len)
+{
+	ack_parser_reset(p);
+	if (ack_parser_message(p, msg, len) != ACK_OK)
+		return strdup("(parse error)");
+	return to_json(ack_parser_result(p));
+}
+
+/* Feed the LF message like the milter: fields, eoh, 1-byte body chunks
+ * (the body with eol line ends). */
+static char *
+parse_stages(ack_parser *p, const char *msg, const char *eol)
+{
+	const char *body = strstr(msg, "\n\n"), *s = msg;
+	char *b, *out;
+	size_t blen;
+	int rc = ACK_OK;
+
+	ack_parser_reset(p);
+	while (s < body && rc == ACK_OK) {
+		const char *colon = strchr(s, ':'), *e = s;
+		char *name, *value;
+
+		while (e < body && !(e[0] == '\n' && e[1] != ' ' && e[1] != '\t'))
+			e++;
+		name = strndup(s, (size_t)(colon - s));
+		value = strndup(colon + 1, (size_t)(e - colon - 1));
+		rc = ack_parser_header(p, name, value);
+		free(name);
+		free(value);
+		s = e + 1;
+	}
+	if (rc == ACK_OK)
+		rc = ack_parser_eoh(p);
+	b = with_eol(body + 2, eol, &blen);
+	for (size_t i = 0; i < blen && rc == ACK_OK; i++)
+		rc = ack_parser_body(p, b + i, 1);
+	free(b);
+	if (rc == ACK_OK)
+		rc = ack_parser_eom(p);
+	out = rc == ACK_OK ? to_json(ack_parser_result(p)) : strdup("(error)");
+	return out;
+}
+
+static void
+check_extra(const ack_report *r, const char *extra, const char *name)
+{
+	const char *eq = strchr(extra, '='), *want = eq + 1, *got = NULL;
+	size_t kl = (size_t)(eq - extra);
+
+	if (!strncmp(extra, "envid", kl))
+		got = r->original_envelope_id;
+	else if (!strncmp(extra, "mta", kl))
+		got = r->reporting_mta;
+	else if (!strncmp(extra, "token", kl))
+		got = r->returned_token;
+	else if (!strncmp(extra, "omid", kl))
+		got = r->original_message_id;
+	else if (!strncmp(extra, "feedback", kl))
+		got = r->feedback_type;
+	else if (!strncmp(extra, "diag", kl))
+		got = r->nrcpt ? r->rcpt[0].diagnostic : NULL;
+	else if (!strncmp(extra, "disp", kl))
+		got = r->nrcpt ? r->rcpt[0].disposition : NULL;
+	is_str(got, want, "%s: %.*s", name, (int)kl, extra);
+}
+
+static void
+check_case(ack_parser *p, const tcase *c)
+{
+	const ack_report *r;
+	static const char *const eols[] = { "\r\n", "\r" };
+	char *lf, *json;
+	size_t len;
+
+	lf = parse_whole(p, c->msg, strlen(c->msg));
+	r = ack_parser_result(p);
+	is_int(r->kind, c->kind, "%s: kind", c->name);
+	is_int(r->nrcpt, c->nrcpt, "%s: recipients", c->name);
+	if (c->nrcpt > 0 && r->nrcpt > 0) {
+		is_str(r->rcpt[0].final_recipient, c->addr, "%s: address", c->name);
+		is_str(r->rcpt[0].action, c->action, "%s: action", c->name);
+		is_str(r->rcpt[0].status, c->status, "%s: status", c->name);
+	}
+	if (c->addr2 && r->nrcpt > 1)
+		is_str(r->rcpt[r->nrcpt - 1].final_recipient, c->addr2,
+		    "%s: last address", c->name);
+	if (c->extra)
+		check_extra(r, c->extra, c->name);
+	for (size_t i = 0; i < NELEM(eols); i++) {
+		char *m = with_eol(c->msg, eols[i], &len);
+
+		json = parse_whole(p, m, len);
+		is_str(json, lf, "%s: same result with %s line ends", c->name,
+		    i ? "CR" : "CRLF");
+		free(json);
+		free(m);
+		json = parse_stages(p, c->msg, eols[i]);
+		is_str(json, lf, "%s: same result fed in 1-byte chunks (%s)", c->name,
+		    i ? "CR" : "CRLF");
+		free(json);
+	}
+	free(lf);
+}
+
+/* ------------------------------------------------------------ the rest */
+
+#define SMALL_DSN \
+	"Content-Type: multipart/report; report-type=delivery-status; boundary=B\n" \
+	"\n" \
+	"--B\n" \
+	"Content-Type: message/delivery-status\n" \
+	"\n" \
+	"Reporting-MTA: dns; mx.example.net\n" \
+	"\n" \
+	"Final-Recipient: rfc822; a\"b@example.com\n" \
+	"Action: failed\n" \
+	"Status: 5.1.1\n" \
+	"--B--\n"
+
+static void
+test_json(ack_parser *p)
+{
+	char *json = parse_whole(p, SMALL_DSN, strlen(SMALL_DSN));
+
+	is_str(json, "{\"kind\":\"dsn\",\"reporting_mta\":\"mx.example.net\","
+	    "\"original_envelope_id\":null,\"original_message_id\":null,"
+	    "\"returned_token\":null,\"truncated\":false,\"recipients\":"
+	    "[{\"address\":\"a\\\"b@example.com\",\"original_recipient\":null,"
+	    "\"action\":\"failed\",\"status\":\"5.1.1\",\"diagnostic\":null,"
+	    "\"remote_mta\":null,\"disposition\":null}]}", "JSON form");
+	free(json);
+	free(parse_whole(p, cases[0].msg, strlen(cases[0].msg)));
+	is_str(ack_parser_result(p)->returned_message_id, "<m1@example.org>",
+	    "returned Message-ID");
+	is_str(ack_parser_result(p)->returned_token,
+	    "abcdefgh234567abcdefgh234567abcdefgh2345", "returned Ack-Tracking-Id");
+	is_str(ack_parser_result(p)->rcpt[0].remote_mta, "mx.example.com", "Remote-MTA");
+	is_str(ack_parser_result(p)->rcpt[1].will_retry_until,
+	    "Fri, 27 Nov 2026 06:07:44 +0000", "Will-Retry-Until");
+	is_str(ack_parser_result(p)->arrival_date, "Thu, 26 Nov 2026 06:07:44 +0000",
+	    "Arrival-Date");
+	ok(ack_parser_eom(p) == ACK_OK && ack_parser_result(p)->nrcpt == 2,
+	    "a second eom changes nothing");
+	is_str(ack_report_kind_name(ACK_KIND_DSN), "dsn", "kind name dsn");
+	is_str(ack_report_kind_name(ACK_KIND_AUTOREPLY), "autoreply", "kind name autoreply");
+	is_str(ack_report_kind_name(99), "unknown", "kind name out of range");
+}
+
+static void
+test_candidate(ack_parser *p)
+{
+	ack_parser_reset(p);
+	ok(ack_parser_header(p, "Content-Type",
+	    "Multipart/Report;\r\n\treport-type=delivery-status") == ACK_OK &&
+	    ack_parser_eoh(p) == ACK_OK && ack_parser_candidate(p),
+	    "candidate: multipart/report");
+	ack_parser_reset(p);
+	ok(ack_parser_header(p, "Content-Type", "text/plain") == ACK_OK &&
+	    ack_parser_eoh(p) == ACK_OK && !ack_parser_candidate(p),
+	    "not a candidate: text/plain");
+	ack_parser_reset(p);
+	ok(!ack_parser_candidate(p), "not a candidate: no Content-Type");
+}
+
+static void
+test_pattern_hooks(ack_parser *p)
+{
+	static const char msg[] = "Subject: Out of office\nAuto-Submitted: auto-replied\n"
+	    "Content-Type: text/plain\nContent-Transfer-Encoding: quoted-printable\n\n"
+	    "I am away=21\n";
+	size_t len = 0;
+	const char *t;
+
+	free(parse_whole(p, msg, sizeof msg - 1));
+	t = ack__parser_text(p, &len);
+	ok(t && len == 11 && memcmp(t, "I am away!\n", 11) == 0, "first text part decoded");
+	is_str(ack__parser_header_value(p, "auto-submitted"), "auto-replied",
+	    "Auto-Submitted kept");
+	is_str(ack__parser_header_value(p, "Subject"), "Out of office", "Subject kept");
+	is_int(ack_parser_result(p)->kind, ACK_KIND_NONE, "auto-reply: kind none (for now)");
+}
+
+static void
+test_truncation(void)
+{
+	size_t big = 10u * 1024 * 1024, hl = strlen(SMALL_DSN) - 6;
+	char *m = malloc(big + 100);
+	ack_parser *p;
+	clock_t t0;
+	double secs;
+
+	memcpy(m, SMALL_DSN, hl); /* without the closing delimiter */
+	for (size_t i = hl; i < big; i++)
+		m[i] = (i % 77 == 76) ? '\n' : 'x';
+	if (ack_parser_new(&p, 64 * 1024) != ACK_OK) {
+		ok(0, "parser_new");
+		free(m);
+		return;
+	}
+	t0 = clock();
+	ok(ack_parser_message(p, m, big) == ACK_OK, "10 MB message parses");
+	secs = (double)(clock() - t0) / CLOCKS_PER_SEC;
+	ok(secs < 1.0, "10 MB with a 64 KiB cap takes %.3f s (< 1 s)", secs);
+	ok(ack_parser_result(p)->truncated, "truncated set");
+	is_int(ack_parser_result(p)->kind, ACK_KIND_DSN, "what came first still parsed");
+	is_int(ack_parser_result(p)->nrcpt, 1, "recipient before the cap kept");
+	ack_parser_free(p);
+	free(m);
+}
+
+static void
+test_many_recipients(ack_parser *p)
+{
+	ack_buf b;
+	int rc;
+
+	ack_buf_init(&b, 0);
+	rc = ack_buf_adds(&b, "Content-Type: multipart/report; report-type=delivery-status;"
+	    " boundary=B\n\n--B\nContent-Type: message/delivery-status\n\n"
+	    "Reporting-MTA: dns; x\n\n");
+	for (int i = 0; i < 1100 && rc == ACK_OK; i++)
+		rc = ack_buf_printf(&b, "Final-Recipient: rfc822; u%d@x\nAction: failed\n"
+		    "Status: 5.0.0\n\n", i);
+	ok(rc == ACK_OK, "built 1100 recipient blocks");
+	free(parse_whole(p, b.data, b.len));
+	is_int(ack_parser_result(p)->nrcpt, 1000, "recipients capped at 1000");
+	ok(ack_parser_result(p)->truncated, "cap sets truncated");
+	is_str(ack_parser_result(p)->rcpt[999].final_recipient, "u999@x", "last kept block");
+	ack_buf_free(&b);
+}
+
+static void
+test_nesting(ack_parser *p)
+{
+	ack_buf b;
+	int rc = ACK_OK;
+
+	ack_buf_init(&b, 0);
+	for (int i = 0; i < 50 && rc == ACK_OK; i++)
+		rc = ack_buf_printf(&b, "%sContent-Type: multipart/mixed; boundary=b%d\n\n--b%d\n",
+		    i ? "" : "Subject: deep\n", i, i);
+	if (rc == ACK_OK)
+		rc = ack_buf_adds(&b, "Content-Type: message/delivery-status\n\n"
+		    "Final-Recipient: rfc822; deep@x\nAction: failed\n");
+	ok(rc == ACK_OK, "built 50 nested multiparts");
+	free(parse_whole(p, b.data, b.len));
+	is_int(ack_parser_result(p)->kind, ACK_KIND_NONE, "nesting past the cap is ignored");
+	ack_buf_free(&b);
+}
+
+static void
+test_garbage(ack_parser *p)
+{
+	static const char nul_dsn[] =
+	    "Content-Type: multipart/report; report-type=delivery-status; boundary=B\n\n"
+	    "--B\nContent-Type: message/delivery-status\n\n"
+	    "Reporting-MTA: dns; n\0ul\n\nFinal-Recipient: rfc822; nul@x\n"
+	    "Diagnostic-Code: smtp; 550 \0\xff\xfe\n"
+	    "Action: failed\0\nStatus: 5.0.0\n--B--\n";
+	unsigned seed = 12345;
+	size_t n = 256 * 1024;
+	char *g = malloc(n), *json;
+	int rc = ACK_OK;
+
+	free(parse_whole(p, nul_dsn, sizeof nul_dsn - 1));
+	is_int(ack_parser_result(p)->nrcpt, 1, "NUL bytes: recipient still found");
+	if (ack_parser_result(p)->nrcpt)
+		is_str(ack_parser_result(p)->rcpt[0].status, "5.0.0",
+		    "NUL bytes: fields after them still read");
+	json = to_json(ack_parser_result(p));
+	ok((strstr(json, "\\ufffd") || strstr(json, "\xef\xbf\xbd")) &&
+	    !strchr(json, '\xff'), "JSON replaces invalid bytes");
+	free(json);
+	for (size_t i = 0; i < n; i++) {
+		seed = seed * 1103515245u + 12345u;
+		g[i] = (char)(seed >> 16);
+		if ((seed >> 8) % 7 == 0)
+			g[i] = "-\n\r:;= \0"[(seed >> 20) % 9];
+	}
+	for (int round = 0; round < 4; round++) {
+		ack_parser_reset(p);
+		rc |= ack_parser_header(p, "Content-Type",
+		    round & 1 ? "multipart/report; boundary=\"-\"" : "multipart/mixed");
+		for (size_t i = 0; i < n && rc == ACK_OK; i += 1000 + round)
+			rc = ack_parser_body(p, g + i, i + 1000 + round > n ? n - i : 1000u + round);
+		rc |= ack_parser_eom(p);
+	}
+	ok(rc == ACK_OK, "random bytes in random chunks: no error");
+	free(parse_whole(p, g, n));
+	ok(1, "random bytes as a whole message: no crash");
+	free(parse_whole(p, "", 0));
+	is_int(ack_parser_result(p)->kind, ACK_KIND_NONE, "empty message");
+	free(parse_whole(p, "\n\n\n", 3));
+	is_int(ack_parser_result(p)->kind, ACK_KIND_NONE, "blank lines only");
+	free(g);
+}
+
+static void
+test_long_header(ack_parser *p)
+{
+	size_t n = 200 * 1024;
+	char *m = malloc(n + 64);
+
+	memcpy(m, "Content-Type: multipart/report; boundary=", 41);
+	memset(m + 41, 'x', n - 41);
+	memcpy(m + n, "\n\nbody\n", 8);
+	free(parse_whole(p, m, n + 8));
+	ok(1, "200 KB header line: no crash");
+	is_int(ack_parser_result(p)->kind, ACK_KIND_NONE, "200 KB header line: kind none");
+	free(m);
+}
+
+int
+main(void)
+{
+	ack_parser *p;
+
+	if (ack_parser_new(&p, 0) != ACK_OK) {
+		printf("Bail out! ack_parser_new\n");
+		return 1;
+	}
+	for (size_t i = 0; i < NELEM(cases); i++)
+		check_case(p, &cases[i]);
+	test_json(p);
+	test_candidate(p);
+	test_pattern_hooks(p);
+	test_many_recipients(p);
+	test_nesting(p);
+	test_garbage(p);
+	test_long_header(p);
+	ack_parser_free(p);
+	test_truncation();
+	return tap_done();
+}
