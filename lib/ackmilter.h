@@ -551,6 +551,18 @@ bool ack_return_path_match(const char *tmpl, const char *address,
 int ack_report_token(const ack_report *r, const char *envelope_token,
     const ack_keys *keys, char token[ACK_TOKEN_LEN + 1], const char **where);
 
+/*
+ * Record a parsed report in the store: find its token (ack_report_token,
+ * then, for an MDN, its Original-Message-ID through the Message-ID index),
+ * and apply it (ack_store_apply).  token and *where tell what was found.
+ * ACK_ENOTFOUND: no token, or a token the store does not know; ACK_EMAC /
+ * ACK_ENOKEY: a forged or foreign token (nothing changed); other codes are
+ * store failures.  Only ACK_OK means the state is committed.
+ */
+int ack_store_absorb(ack_store *s, const ack_keys *keys, const ack_report *r,
+    const char *envelope_token, int64_t now, char token[ACK_TOKEN_LEN + 1],
+    const char **where, ack_apply_result *res) ACK_WUR;
+
 #ifdef __cplusplus
 }
 #endif

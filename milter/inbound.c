@@ -67,24 +67,6 @@ inbound_body(struct conn *c, const unsigned char *data, size_t len)
 		log_debug(NULL, "report parser: body chunk not taken");
 }
 
-/* The token a report is about; *where says how it was found. */
-static int
-report_token(const struct msg *m, const ack_report *r, char *token,
-    const char **where)
-{
-	int rc = ack_report_token(r, m->rcpt_return ? m->env_token : NULL,
-	    ackd.keys, token, where);
-
-	if (rc == ACK_ENOTFOUND && r->kind == ACK_KIND_MDN &&
-	    r->original_message_id != NULL) {
-		*where = "message-id";
-		pthread_mutex_lock(&store_mutex);
-		rc = ack_store_lookup(ackd.store, r->original_message_id, token);
-		pthread_mutex_unlock(&store_mutex);
-	}
-	return rc;
-}
-
 /* Take a recorded report out of the way, or mark it and deliver it. */
 static sfsistat
 absorb(SMFICTX *ctx, const struct msg *m, const ack_report *r,
@@ -113,28 +95,26 @@ static sfsistat
 handle_report(SMFICTX *ctx, const struct msg *m, const ack_report *r,
     const char *qid)
 {
-	char token[ACK_TOKEN_LEN + 1];
-	const char *where = "nowhere", *kind = ack_report_kind_name(r->kind);
+	char token[ACK_TOKEN_LEN + 1] = "";
+	const char *where = NULL, *kind = ack_report_kind_name(r->kind);
 	ack_apply_result res = { 0 };
 	int rc;
 
-	if ((rc = report_token(m, r, token, &where)) == ACK_ENOTFOUND) {
-		log_debug(qid, "%s report without a token of ours: delivered", kind);
-		return SMFIS_CONTINUE;
-	}
-	if (rc != ACK_OK) {
-		log_warn(qid, "%s report with a forged or foreign token (%s, from %s): "
-		    "ignored and delivered", kind, ack_strerror(rc), where);
-		return SMFIS_CONTINUE;
-	}
 	pthread_mutex_lock(&store_mutex);
-	rc = ack_store_apply(ackd.store, token, r, time(NULL), &res);
-	if (rc != ACK_OK && rc != ACK_ENOTFOUND)
+	rc = ack_store_absorb(ackd.store, ackd.keys, r,
+	    m->rcpt_return ? m->env_token : NULL, time(NULL), token, &where, &res);
+	if (rc != ACK_OK && rc != ACK_ENOTFOUND && rc != ACK_EMAC && rc != ACK_ENOKEY)
 		log_err(qid, "%s report for token=%s not recorded: %s (%s); delivered",
 		    kind, token, ack_strerror(rc), ack_store_errmsg(ackd.store));
 	pthread_mutex_unlock(&store_mutex);
-	if (rc == ACK_ENOTFOUND)
-		log_warn(qid, "%s report for token=%s unknown to the store: delivered", kind, token);
+	if (rc == ACK_ENOTFOUND && where == NULL)
+		log_info(qid, "%s report without a token: not ours, delivered", kind);
+	else if (rc == ACK_ENOTFOUND)
+		log_warn(qid, "%s report for token=%s (from %s) unknown to the store: "
+		    "delivered", kind, token, where);
+	else if (rc == ACK_EMAC || rc == ACK_ENOKEY)
+		log_warn(qid, "%s report with a forged or foreign token (%s, from %s): "
+		    "ignored and delivered", kind, ack_strerror(rc), where);
 	if (rc != ACK_OK)
 		return SMFIS_CONTINUE;
 	log_info(qid, "%s report for token=%s (from %s): %u updated, %u added, "
