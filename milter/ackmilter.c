@@ -77,7 +77,9 @@ cb_connect(SMFICTX *ctx, char *host, struct sockaddr *sa)
 		    sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
 		c->have_addr = true;
 	}
-	c->submission = in_list(&ackd.cfg->submission_daemons,
+	if (c->snap == NULL)
+		c->snap = snap_get();
+	c->submission = in_list(&c->snap->cfg->submission_daemons,
 	    mta_macro(ctx, "{daemon_name}"));
 	return next(c, SMFIP_NR_CONN);
 }
@@ -113,10 +115,10 @@ is_outgoing(SMFICTX *ctx, struct conn *c, struct msg *m, const char *sender)
 {
 	if (*sender == '\0')
 		return false; /* bounces are never tagged */
-	m->auth = ackd.cfg->authenticated_outgoing &&
+	m->auth = c->snap->cfg->authenticated_outgoing &&
 	    mta_macro(ctx, "{auth_authen}") != NULL;
 	return c->submission || m->auth ||
-	    (c->have_addr && ack_config_internal(ackd.cfg, &c->addr));
+	    (c->have_addr && ack_config_internal(c->snap->cfg, &c->addr));
 }
 
 static sfsistat
@@ -131,6 +133,9 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 	c->msg = m = calloc(1, sizeof *m);
 	if (m == NULL)
 		return next(c, SMFIP_NR_MAIL); /* no context: eom passes it on */
+	if (c->snap == NULL)
+		c->snap = snap_get();
+	m->snap = c->snap;
 	if ((m->sender_arg = strdup(argv[0])) == NULL ||
 	    (sender = strip_brackets(argv[0])) == NULL) {
 		m->skip_reason = "out of memory";
@@ -203,7 +208,7 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 
 	if (m == NULL)
 		return next(c, SMFIP_NR_HDR);
-	if (strcasecmp(name, ackd.cfg->tracking_header) == 0)
+	if (strcasecmp(name, c->snap->cfg->tracking_header) == 0)
 		m->track_headers++;
 	else if (strcasecmp(name, "Disposition-Notification-To") == 0)
 		m->has_dnt = true;
@@ -276,6 +281,8 @@ cb_close(SMFICTX *ctx)
 	if (c != NULL) {
 		msg_free(c->msg);
 		ack_parser_free(c->parser);
+		if (c->snap != NULL)
+			snap_put(c->snap);
 		free(c);
 		smfi_setpriv(ctx, NULL);
 	}

@@ -12,6 +12,7 @@
 #include <grp.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -30,8 +31,10 @@
 
 struct ackd ackd;
 pthread_mutex_t store_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t snap_mutex = PTHREAD_MUTEX_INITIALIZER;
 
 static int verdict_fd = -1; /* pipe to the waiting parent, when detached */
+static int signal_pipe[2] = { -1, -1 };
 
 static void
 usage(void)
@@ -218,13 +221,11 @@ open_socket(const ack_config *cfg)
 }
 
 static void
-open_state(ack_config *cfg)
+open_store(const ack_config *cfg)
 {
 	char err[1024];
 	int rc;
 
-	if ((rc = ack_keys_load(&ackd.keys, cfg->key_file, err, sizeof err)) != ACK_OK)
-		die("KeyFile %s", err);
 	rc = ack_store_open(&ackd.store, cfg->database, ACK_STORE_CREATE,
 	    (size_t)cfg->database_map_size, err, sizeof err);
 	if (rc != ACK_OK)
@@ -245,11 +246,177 @@ write_pidfile(const char *path)
 		die("PidFile %s: %s", path, strerror(errno));
 }
 
+static void
+snap_free(struct snap *s)
+{
+	ack_config_free(s->cfg);
+	ack_keys_free(s->keys);
+	free(s);
+}
+
+struct snap *
+snap_get(void)
+{
+	struct snap *s;
+
+	pthread_mutex_lock(&snap_mutex);
+	s = ackd.snap;
+	s->refs++;
+	pthread_mutex_unlock(&snap_mutex);
+	return s;
+}
+
+void
+snap_put(struct snap *s)
+{
+	bool last;
+
+	pthread_mutex_lock(&snap_mutex);
+	last = --s->refs == 0;
+	pthread_mutex_unlock(&snap_mutex);
+	if (last)
+		snap_free(s);
+}
+
+/* Configuration and keys from path; NULL with err filled on failure. */
+static struct snap *
+snap_load(const char *path, char *err, size_t errlen)
+{
+	struct snap *s = calloc(1, sizeof *s);
+	char kerr[900];
+
+	if (s == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (ack_config_load(&s->cfg, path, err, errlen) != ACK_OK) {
+		free(s);
+		return NULL;
+	}
+	if (ack_keys_load(&s->keys, s->cfg->key_file, kerr, sizeof kerr) != ACK_OK) {
+		snprintf(err, errlen, "KeyFile %s", kerr);
+		snap_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static void
+snap_install(struct snap *s)
+{
+	struct snap *old;
+
+	s->refs = 1;
+	pthread_mutex_lock(&snap_mutex);
+	old = ackd.snap;
+	ackd.snap = s;
+	pthread_mutex_unlock(&snap_mutex);
+	if (old != NULL)
+		snap_put(old);
+}
+
+static bool
+same(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+/* SIGHUP: new configuration and keys for new connections, or none at all. */
+static void
+reload(const char *path)
+{
+	const ack_config *cur = ackd.snap->cfg;
+	char err[1024];
+	struct snap *s = snap_load(path, err, sizeof err);
+
+	if (s == NULL) {
+		log_err(NULL, "reload failed: %s; the running configuration stays in force", err);
+		return;
+	}
+	if (!same(s->cfg->socket, cur->socket) || !same(s->cfg->database, cur->database) ||
+	    !same(s->cfg->user_id, cur->user_id) || !same(s->cfg->pid_file, cur->pid_file))
+		log_warn(NULL, "reload: Socket, Database, UserID and PidFile changes "
+		    "take effect at the next restart");
+	snap_install(s);
+	log_info(NULL, "reloaded %s: %u key(s), signing key %u", path,
+	    ack_keys_count(s->keys), ack_keys_signing_id(s->keys));
+}
+
+static void
+on_signal(int sig)
+{
+	unsigned char b = (unsigned char)sig;
+	int saved = errno;
+
+	(void)!write(signal_pipe[1], &b, 1);
+	errno = saved;
+}
+
+static void *
+milter_thread(void *arg)
+{
+	unsigned char b = 0;
+	int *rc = arg;
+
+	*rc = smfi_main();
+	(void)!write(signal_pipe[1], &b, 1); /* tell the main thread */
+	return NULL;
+}
+
+/*
+ * libmilter's own signal thread would stop the milter on SIGHUP.  The
+ * main thread keeps SIGHUP, SIGTERM and SIGINT unblocked while libmilter's
+ * threads (started from milter_thread) block them, so Linux delivers them
+ * here: SIGHUP reloads, SIGTERM and SIGINT stop.
+ */
+static int
+serve(const char *path)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	pthread_t tid;
+	sigset_t set, old;
+	unsigned char b;
+	int rc = MI_FAILURE;
+
+	if (pipe(signal_pipe) != 0)
+		die("pipe: %s", strerror(errno));
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	if (pthread_create(&tid, NULL, milter_thread, &rc) != 0)
+		die("cannot start the milter thread: %s", strerror(errno));
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	for (;;) {
+		if (read(signal_pipe[0], &b, 1) != 1) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (b == SIGHUP) {
+			reload(path);
+			continue;
+		}
+		if (b != 0)
+			smfi_stop();
+		break;
+	}
+	pthread_join(tid, NULL);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
 	const char *path = SYSCONFDIR "/ackmilter.conf";
 	bool foreground = false, check_only = false;
+	ack_config *cfg;
+	struct snap *s;
 	char err[1024];
 	int ch, rc;
 
@@ -264,35 +431,41 @@ main(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage();
-	if ((rc = ack_config_load(&ackd.cfg, path, err, sizeof err)) != ACK_OK) {
+	if ((rc = ack_config_load(&cfg, path, err, sizeof err)) != ACK_OK) {
 		fprintf(stderr, "ackmilter: %s\n", err);
 		return 1;
 	}
-	if (check_only)
-		return check(path, ackd.cfg);
-	log_init("ackmilter", ackd.cfg->syslog_facility, foreground, ackd.cfg->log_verbose);
+	if (check_only) {
+		rc = check(path, cfg);
+		ack_config_free(cfg);
+		return rc;
+	}
+	log_init("ackmilter", cfg->syslog_facility, foreground, cfg->log_verbose);
+	ack_config_free(cfg);
 	if (!foreground)
 		detach();
-	open_socket(ackd.cfg);
-	open_state(ackd.cfg);
-	drop_privileges(ackd.cfg, socket_path(ackd.cfg->socket));
-	write_pidfile(ackd.cfg->pid_file);
+	if ((s = snap_load(path, err, sizeof err)) == NULL)
+		die("%s", err);
+	snap_install(s);
+	cfg = s->cfg;
+	open_socket(cfg);
+	open_store(cfg);
+	drop_privileges(cfg, socket_path(cfg->socket));
+	write_pidfile(cfg->pid_file);
 	log_info(NULL, "ackmilter %s starting: socket %s, database %s, %u key(s)",
-	    PACKAGE_VERSION, ackd.cfg->socket, ackd.cfg->database,
-	    ack_keys_count(ackd.keys));
+	    PACKAGE_VERSION, cfg->socket, cfg->database, ack_keys_count(s->keys));
 	if (verdict_fd >= 0) {
 		(void)!write(verdict_fd, "ok", 2);
 		close(verdict_fd);
 		verdict_fd = -1;
 		quiet_stdio();
 	}
-	rc = smfi_main();
+	rc = serve(path);
 	log_info(NULL, "ackmilter stopping");
-	if (ackd.cfg->pid_file != NULL && *ackd.cfg->pid_file != '\0')
-		unlink(ackd.cfg->pid_file);
+	if (cfg->pid_file != NULL && *cfg->pid_file != '\0')
+		unlink(cfg->pid_file);
 	ack_store_close(ackd.store);
-	ack_keys_free(ackd.keys);
-	ack_config_free(ackd.cfg);
+	snap_put(ackd.snap);
 	log_close();
 	return rc == MI_SUCCESS ? 0 : 1;
 }

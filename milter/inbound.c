@@ -23,7 +23,7 @@ inbound_rcpt(struct msg *m, const char *addr)
 {
 	char token[ACK_TOKEN_LEN + 1];
 
-	if (ack_return_path_match(ackd.cfg->return_path, addr, token)) {
+	if (ack_return_path_match(m->snap->cfg->return_path, addr, token)) {
 		if (m->rcpt_return++ == 0)
 			memcpy(m->env_token, token, sizeof token);
 	} else {
@@ -35,7 +35,7 @@ static ack_parser *
 parser_of(struct conn *c)
 {
 	if (c->parser == NULL &&
-	    ack_parser_new(&c->parser, (size_t)ackd.cfg->report_max_size) != ACK_OK)
+	    ack_parser_new(&c->parser, (size_t)c->snap->cfg->report_max_size) != ACK_OK)
 		c->parser = NULL;
 	return c->parser;
 }
@@ -78,12 +78,12 @@ absorb(SMFICTX *ctx, const struct msg *m, const ack_report *r,
 	    ack_report_kind_name(r->kind), token);
 	/* Only a report addressed to return addresses alone is ours to drop. */
 	if (m->rcpt_return == 0 || m->rcpt_other > 0 ||
-	    ackd.cfg->report_action == ACK_RA_PASS) {
+	    m->snap->cfg->report_action == ACK_RA_PASS) {
 		if (mta_addheader(ctx, "Ack-Report", hdr) != 0)
 			log_warn(qid, "could not add the Ack-Report header");
 		return SMFIS_CONTINUE;
 	}
-	if (ackd.cfg->report_action == ACK_RA_HOLD) {
+	if (m->snap->cfg->report_action == ACK_RA_HOLD) {
 		if (mta_quarantine(ctx, "ackmilter: report recorded, held by ReportAction") != 0)
 			log_warn(qid, "could not hold the report: delivering it");
 		return SMFIS_CONTINUE;
@@ -101,7 +101,7 @@ handle_report(SMFICTX *ctx, const struct msg *m, const ack_report *r,
 	int rc;
 
 	pthread_mutex_lock(&store_mutex);
-	rc = ack_store_absorb(ackd.store, ackd.keys, r,
+	rc = ack_store_absorb(ackd.store, m->snap->keys, r,
 	    m->rcpt_return ? m->env_token : NULL, time(NULL), token, &where, &res);
 	if (rc != ACK_OK && rc != ACK_ENOTFOUND && rc != ACK_EMAC && rc != ACK_ENOKEY)
 		log_err(qid, "%s report for token=%s not recorded: %s (%s); delivered",
@@ -130,7 +130,7 @@ inbound_eom(SMFICTX *ctx, struct conn *c, const char *qid)
 
 	if (m->track_headers > 0) {
 		log_warn(qid, "removed %d %s header(s) from mail that is not ours",
-		    m->track_headers, ackd.cfg->tracking_header);
+		    m->track_headers, m->snap->cfg->tracking_header);
 		strip_tracking(ctx, m, qid);
 	}
 	if (!m->report || c->parser == NULL)

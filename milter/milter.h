@@ -18,13 +18,27 @@
 #define MAX_RCPT 1000
 #define MAX_FIELD 998
 
-struct ackd {
+/*
+ * What a reload replaces: configuration and keys.  A connection holds a
+ * reference to the snapshot current when it started, so a reload applies
+ * to new connections and never changes the rules under a message.
+ */
+struct snap {
 	ack_config *cfg;
 	ack_keys *keys;
-	ack_store *store; /* one handle for all threads: use under store_mutex */
+	unsigned refs; /* connections using it, +1 while it is current */
+};
+
+struct ackd {
+	struct snap *snap; /* the current snapshot; see snap_get() */
+	ack_store *store;  /* one handle for all threads: use under store_mutex */
 };
 extern struct ackd ackd;
 extern pthread_mutex_t store_mutex;
+
+/* daemon.c */
+struct snap *snap_get(void);
+void snap_put(struct snap *s);
 
 struct rcpt {
 	char *arg;    /* as received in RCPT TO, e.g. "<bob@example.net>" */
@@ -34,6 +48,7 @@ struct rcpt {
 };
 
 struct msg {
+	const struct snap *snap; /* the connection's */
 	bool outgoing;
 	bool auth;
 	char *sender_arg; /* as received in MAIL FROM */
@@ -57,6 +72,7 @@ struct conn {
 	bool submission; /* {daemon_name} is in SubmissionDaemons */
 	unsigned long pflags; /* protocol flags agreed at negotiation */
 	ack_parser *parser;   /* for inbound reports, made on first use */
+	struct snap *snap;    /* configuration for this connection */
 	struct msg *msg;
 };
 

@@ -37,9 +37,9 @@ msg_free(struct msg *m)
 
 /* The message goes on untracked (or is deferred), with one log line. */
 static sfsistat
-untracked(const char *qid, const char *why)
+untracked(const struct msg *m, const char *qid, const char *why)
 {
-	if (ackd.cfg->on_error == ACK_ONERROR_TEMPFAIL) {
+	if (m->snap->cfg->on_error == ACK_ONERROR_TEMPFAIL) {
 		log_err(qid, "not tracked: %s; message deferred (OnError tempfail)", why);
 		return SMFIS_TEMPFAIL;
 	}
@@ -52,25 +52,25 @@ void
 strip_tracking(SMFICTX *ctx, const struct msg *m, const char *qid)
 {
 	for (int i = m->track_headers; i >= 1; i--)
-		if (mta_delheader(ctx, ackd.cfg->tracking_header, i) != 0)
+		if (mta_delheader(ctx, m->snap->cfg->tracking_header, i) != 0)
 			log_warn(qid, "could not remove %s header %d",
-			    ackd.cfg->tracking_header, i);
+			    m->snap->cfg->tracking_header, i);
 }
 
 static unsigned
-rcpt_notify(const struct rcpt *r)
+rcpt_notify(const struct msg *m, const struct rcpt *r)
 {
 	unsigned bits;
 
 	if (r->notify != NULL && ack_notify_parse(r->notify, &bits) == ACK_OK)
 		return bits;
-	return ackd.cfg->notify;
+	return m->snap->cfg->notify;
 }
 
 static bool
 mdn_requested(const struct msg *m)
 {
-	int rr = ackd.cfg->read_receipts;
+	int rr = m->snap->cfg->read_receipts;
 
 	return rr == ACK_RR_ALWAYS || (rr == ACK_RR_KEEP && m->has_dnt);
 }
@@ -79,7 +79,7 @@ mdn_requested(const struct msg *m)
 static int
 return_path(const struct msg *m, const char *token, ack_buf *out)
 {
-	const char *t = ackd.cfg->return_path, *p;
+	const char *t = m->snap->cfg->return_path, *p;
 
 	if (t == NULL || *t == '\0')
 		return ack_buf_adds(out, m->sender_arg);
@@ -127,13 +127,13 @@ msg_flags(const struct msg *m)
 {
 	uint32_t f = 0;
 
-	if (m->ret == 1 || (m->ret < 0 && ackd.cfg->ret == 1))
+	if (m->ret == 1 || (m->ret < 0 && m->snap->cfg->ret == 1))
 		f |= ACK_MSG_RET_FULL;
 	if (mdn_requested(m))
 		f |= ACK_MSG_MDN_REQ;
-	if (ackd.cfg->read_receipts == ACK_RR_ALWAYS && !m->has_dnt)
+	if (m->snap->cfg->read_receipts == ACK_RR_ALWAYS && !m->has_dnt)
 		f |= ACK_MSG_MDN_ADDED;
-	if (ackd.cfg->return_path != NULL && *ackd.cfg->return_path != '\0')
+	if (m->snap->cfg->return_path != NULL && *m->snap->cfg->return_path != '\0')
 		f |= ACK_MSG_RETURN_PATH;
 	if (m->auth)
 		f |= ACK_MSG_AUTH;
@@ -160,7 +160,7 @@ record(const struct msg *m, const char *token, const char *qid, char *errmsg,
 		goto out;
 	for (size_t i = 0; i < m->nrcpt; i++) {
 		rv[i].address = m->rcpt[i].addr;
-		rv[i].notify = rcpt_notify(&m->rcpt[i]);
+		rv[i].notify = rcpt_notify(m, &m->rcpt[i]);
 		rv[i].dsn_state = rv[i].notify & ~ACK_NOTIFY_NEVER ?
 		    ACK_DSN_PENDING : ACK_DSN_NONE;
 		rv[i].mdn_state = mdn_requested(m) ? ACK_MDN_PENDING : ACK_MDN_NONE;
@@ -198,14 +198,14 @@ request_sender(SMFICTX *ctx, const struct msg *m, const char *token)
 }
 
 static int
-request_rcpt(SMFICTX *ctx, const struct rcpt *r)
+request_rcpt(SMFICTX *ctx, const struct msg *m, const struct rcpt *r)
 {
 	char notify[64];
 	ack_buf args;
 	int rc = -1;
 
 	ack_buf_init(&args, 4096);
-	ack_notify_format(rcpt_notify(r), notify, sizeof notify);
+	ack_notify_format(rcpt_notify(m, r), notify, sizeof notify);
 	if (ack_buf_printf(&args, "NOTIFY=%s ORCPT=", notify) == ACK_OK &&
 	    orcpt_arg(&args, r) == ACK_OK) {
 		rc = mta_delrcpt(ctx, r->arg);
@@ -223,7 +223,7 @@ request_headers(SMFICTX *ctx, const struct msg *m, const char *token, const char
 	int rc;
 
 	strip_tracking(ctx, m, qid);
-	rc = mta_addheader(ctx, ackd.cfg->tracking_header, token);
+	rc = mta_addheader(ctx, m->snap->cfg->tracking_header, token);
 	if (rc != 0 || !(msg_flags(m) & ACK_MSG_MDN_ADDED))
 		return rc;
 	ack_buf_init(&dnt, 1024);
@@ -242,21 +242,21 @@ outgoing_eom(SMFICTX *ctx, struct msg *m, const char *qid)
 
 	if (m->skip_reason != NULL) {
 		strip_tracking(ctx, m, qid);
-		return untracked(qid, m->skip_reason);
+		return untracked(m, qid, m->skip_reason);
 	}
-	if ((rc = ack_token_make(ackd.keys, time(NULL), token)) != ACK_OK) {
+	if ((rc = ack_token_make(m->snap->keys, time(NULL), token)) != ACK_OK) {
 		strip_tracking(ctx, m, qid);
-		return untracked(qid, ack_strerror(rc));
+		return untracked(m, qid, ack_strerror(rc));
 	}
 	if ((rc = record(m, token, qid, why, sizeof why)) != ACK_OK) {
 		if (rc == ACK_ENOMEM)
 			snprintf(why, sizeof why, "out of memory");
 		strip_tracking(ctx, m, qid);
-		return untracked(qid, why);
+		return untracked(m, qid, why);
 	}
 	rc = request_sender(ctx, m, token);
 	for (size_t i = 0; rc == 0 && i < m->nrcpt; i++)
-		rc = request_rcpt(ctx, &m->rcpt[i]);
+		rc = request_rcpt(ctx, m, &m->rcpt[i]);
 	if (rc == 0)
 		rc = request_headers(ctx, m, token, qid);
 	if (rc != 0)

@@ -1,0 +1,3 @@
+/* bounce.c - being written */
+#include "config.h"
+#include "internal.h"

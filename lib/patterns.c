@@ -1,0 +1,3 @@
+/* patterns.c - being written */
+#include "config.h"
+#include "internal.h"

@@ -1,0 +1,3 @@
+/* reason.c - being written */
+#include "config.h"
+#include "internal.h"

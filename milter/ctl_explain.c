@@ -1,0 +1,3 @@
+/* ctl_explain.c - being written */
+#include "config.h"
+#include "ackctl.h"

@@ -1,0 +1,3 @@
+/* ctl_export.c - being written */
+#include "config.h"
+#include "ackctl.h"

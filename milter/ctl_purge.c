@@ -1,0 +1,3 @@
+/* ctl_purge.c - being written */
+#include "config.h"
+#include "ackctl.h"
