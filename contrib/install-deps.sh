@@ -1,18 +1,21 @@
 #!/bin/sh
 # install-deps.sh - install the Debian 12 packages ackmilter needs.
 #   sh contrib/install-deps.sh build   # compilers, autotools, libraries
-#   sh contrib/install-deps.sh test    # build + Postfix, python3, sanitizers
+#   sh contrib/install-deps.sh demo    # build + Postfix and python3 (the demo)
+#   sh contrib/install-deps.sh test    # demo + clang/libFuzzer, valgrind, mandoc
 # Installs only what is missing; needs root (or sudo) when something is.
 set -eu
 
 build="build-essential autoconf automake libtool pkg-config libmilter-dev
 libsodium-dev liblmdb-dev lmdb-utils libpcre2-dev"
-test="$build postfix python3 clang-14 libclang-rt-14-dev valgrind mandoc"
+demo="$build postfix python3"
+test="$demo clang-14 libclang-rt-14-dev valgrind mandoc"
 
 case "${1:-build}" in
 build) want=$build ;;
+demo) want=$demo ;;
 test) want=$test ;;
-*) echo "usage: $0 build|test" >&2; exit 2 ;;
+*) echo "usage: $0 build|demo|test" >&2; exit 2 ;;
 esac
 
 missing=
