@@ -197,6 +197,15 @@ request_sender(SMFICTX *ctx, const struct msg *m, const char *token)
 	return rc;
 }
 
+/*
+ * Re-add a recipient with NOTIFY and ORCPT, unless its client already gave
+ * NOTIFY: then its parameters are in force and there is nothing to change.
+ * That is also the safe path: Postfix matches a delrcpt against the
+ * original recipient, so deleting a virtual alias cancels its expansion,
+ * and the re-added alias expands to the same (recipient, ORCPT, NOTIFY)
+ * as the cancelled records, which the duplicate filter then drops; the
+ * mail would reach nobody.
+ */
 static int
 request_rcpt(SMFICTX *ctx, const struct msg *m, const struct rcpt *r)
 {
@@ -204,6 +213,8 @@ request_rcpt(SMFICTX *ctx, const struct msg *m, const struct rcpt *r)
 	ack_buf args;
 	int rc = -1;
 
+	if (r->notify != NULL)
+		return 0;
 	ack_buf_init(&args, 4096);
 	ack_notify_format(rcpt_notify(m, r), notify, sizeof notify);
 	if (ack_buf_printf(&args, "NOTIFY=%s ORCPT=", notify) == ACK_OK &&
