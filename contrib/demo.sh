@@ -9,10 +9,14 @@
 # 2. builds ackmilter if it is not built yet (autoreconf -fi, configure,
 #    make; set ACK_BUILDDIR to use an existing out-of-tree build);
 # 3. starts a throw-away loopback Postfix with its own configuration
-#    directory, smtp-sink as the "Internet" and ackmilter, all under one
-#    temporary directory (t/lib/postfix.sh);
-# 4. submits one message on the submission port, shows how it left (the
-#    envelope and header smtp-sink received) and what ackctl show says.
+#    directory, smtp-sink -N as the "Internet" (a next hop without DSN,
+#    like Gmail's MX) and ackmilter, all under one temporary directory
+#    (t/lib/postfix.sh);
+# 4. submits one message on the submission port to bob@example.org and to
+#    the local mailbox dave@local.test, shows how it left (the envelope
+#    and header smtp-sink received), waits for the DSNs Postfix writes
+#    (bob "relayed", dave "delivered"), which ackmilter absorbs, and shows
+#    the receipts with ackctl show.
 #
 # Everything is stopped and removed at the end unless --keep is given; then
 # the directory, the commands to play with it and a stop script are printed.
@@ -22,7 +26,7 @@ for arg in "$@"; do
 	case $arg in
 	--keep) KEEP=1 ;;
 	-h | --help)
-		sed -n '2,19s/^# \{0,1\}//p' "$0"
+		sed -n '2,23s/^# \{0,1\}//p' "$0"
 		exit 0
 		;;
 	*)
@@ -77,6 +81,22 @@ show_sink() {
 	sed '/^$/q' "$f" | grep -i '^Ack-Tracking-Id:' | sed 's/^/  /'
 }
 
+# The DSN state of every recipient of MESSAGE-ID, one line, e.g.
+# "relayed delivered".
+# shellcheck disable=SC2317 # called through wait_for
+dsn_states() {
+	"$CTL" -d "$D/db" show --json "$1" 2>/dev/null | "$PYTHON3" -c '
+import json, sys
+print(" ".join(r["dsn"]["state"] for r in json.load(sys.stdin)["recipients"]))'
+}
+
+# shellcheck disable=SC2317 # called through wait_for
+receipts_in() {
+	case " $(dsn_states "$1") " in
+	*" pending "* | "  ") return 1 ;;
+	esac
+}
+
 write_stop_script() {
 	cat >"$D/stop.sh" <<EOF
 #!/bin/sh
@@ -127,17 +147,23 @@ pf_setup "$D" "$1" "$2" "$3"
 "$CTL" keygen "$D/keys" || fail "ackctl keygen failed"
 milter_config "$D/ackmilter.conf"
 milter_start "$D/ackmilter.conf" "$D/ackmilter.log"
-sink_start
+sink_start -N
 pf_start
 
 MID=demo.$$.$(date +%s)@ack.test
 say "submitting <$MID> on the submission port 127.0.0.1:$PF_SUB"
 QID=$("$PYTHON3" "$SRC/t/lib/smtpsend.py" --port "$PF_SUB" \
-    --from alice@ack.test --rcpt bob@example.org --rcpt carol@example.net \
+    --from alice@ack.test --rcpt bob@example.org --rcpt dave@local.test \
     --message-id "$MID" --subject "ackmilter demo") || fail "submission failed"
 pf_wait_done "$MID" >/dev/null || exit 1
-echo "Postfix queued it as $QID and relayed it; the next hop received:"
+echo "Postfix queued it as $QID, relayed it to bob's next hop (no DSN there)"
+echo "and delivered it to dave's mailbox; the next hop received:"
 show_sink "$MID"
+
+say "waiting for Postfix's DSNs to come back to ackmilter"
+wait_for 30 "the DSNs about <$MID>" receipts_in "$MID"
+grep ' dsn report for token=' "$D/ackmilter.log" | sed 's/^/  /'
+echo "(absorbed: they are in no mailbox, the store has them)"
 
 say "$CTL -d $D/db show $MID"
 "$CTL" -d "$D/db" show "$MID" || fail "ackctl show failed"

@@ -17,7 +17,7 @@ static int tap_n, tap_fail;
 	tap_is_int((long long)(got), (long long)(want), __FILE__, __LINE__, __VA_ARGS__)
 #define is_str(got, want, ...) tap_is_str((got), (want), __FILE__, __LINE__, __VA_ARGS__)
 
-static void __attribute__((format(printf, 4, 5)))
+static void __attribute__((unused, format(printf, 4, 5)))
 tap_ok(int pass, const char *file, int line, const char *fmt, ...)
 {
 	va_list ap;
@@ -35,7 +35,7 @@ tap_ok(int pass, const char *file, int line, const char *fmt, ...)
 	fflush(stdout);
 }
 
-static void __attribute__((format(printf, 5, 6)))
+static void __attribute__((unused, format(printf, 5, 6)))
 tap_is_int(long long got, long long want, const char *file, int line, const char *fmt, ...)
 {
 	char msg[512];
@@ -49,7 +49,7 @@ tap_is_int(long long got, long long want, const char *file, int line, const char
 		printf("#   got %lld, want %lld\n", got, want);
 }
 
-static void __attribute__((format(printf, 5, 6)))
+static void __attribute__((unused, format(printf, 5, 6)))
 tap_is_str(const char *got, const char *want, const char *file, int line, const char *fmt, ...)
 {
 	char msg[512];
@@ -66,7 +66,7 @@ tap_is_str(const char *got, const char *want, const char *file, int line, const 
 		printf("#   got \"%s\", want \"%s\"\n", got ? got : "(null)", want ? want : "(null)");
 }
 
-static int
+static int __attribute__((unused))
 tap_done(void)
 {
 	printf("%d passed, %d failed\n", tap_n - tap_fail, tap_fail);

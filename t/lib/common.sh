@@ -75,14 +75,19 @@ make_tmpdir() {
 # wait_for SECONDS WHAT COMMAND...: poll COMMAND every 0.1 s until it
 # succeeds; fail with "timed out after SECONDS s waiting for WHAT".
 wait_for() {
-	wf_limit=$(($1 * 10))
 	wf_what=$2
+	poll_for "$@" || fail "timed out after $1 s waiting for $wf_what"
+}
+
+# poll_for SECONDS WHAT COMMAND...: the same, but return 1 on time out
+# (for a check whose failure is reported later); WHAT is ignored.
+poll_for() {
+	pl_limit=$(($1 * 10))
 	shift 2
-	wf_n=0
+	pl_n=0
 	while ! "$@" >/dev/null 2>&1; do
-		wf_n=$((wf_n + 1))
-		[ $wf_n -lt $wf_limit ] ||
-		    fail "timed out after $((wf_limit / 10)) s waiting for $wf_what"
+		pl_n=$((pl_n + 1))
+		[ $pl_n -lt $pl_limit ] || return 1
 		sleep 0.1
 	done
 }

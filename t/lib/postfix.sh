@@ -7,15 +7,21 @@
 #                             NOTIFY command filter table ackmilter_notify
 #   $D/queue $D/data          queue_directory, data_directory
 #   $D/maillog                Postfix log (postlogd)
-#   $D/vmail/<domain>/        virtual(8) maildirs: local.test, return.test
+#   $D/vmail/<domain>/        virtual(8) maildirs: local.test (every
+#                             address), return.test (bounces@ only; with
+#                             recipient_delimiter +, bounces+TOKEN@ too:
+#                             where reports land when ackmilter is down)
+#   $D/etc/transport, valias, sender_access  pf_route, pf_alias, pf_hold_sender
 #   $D/sink/                  smtp-sink dumps, one file per transaction
 #   $D/ackmilter.sock         the milter socket all smtpd and cleanup use
 #   $D/ackmilter.conf $D/keys $D/db $D/ackmilter.log  the milter's files
 #
 # Services: an inbound smtpd on 127.0.0.1:$PF_IN and a submission smtpd on
-# 127.0.0.1:$PF_SUB (daemon name ORIGINATING, NOTIFY command filter); every
-# other domain is relayed to smtp-sink on 127.0.0.1:$PF_SINK, which
-# announces DSN and dumps each transaction with its ESMTP arguments.
+# 127.0.0.1:$PF_SUB (daemon name ORIGINATING, NOTIFY command filter, HOLD
+# for the senders given to pf_hold_sender); every other domain is relayed
+# to smtp-sink on 127.0.0.1:$PF_SINK, which announces DSN and dumps each
+# transaction with its ESMTP arguments, unless pf_route sends it to another
+# smtp-sink (sink_start_on: one refusing RCPT with 5xx or 4xx, say).
 #
 # Needs root (Postfix's master and smtp-sink want it); tests skip otherwise.
 # Order: pf_need, make_tmpdir, pf_setup, milter_config + milter_start,
@@ -23,6 +29,7 @@
 
 PF_LOCAL_DOMAIN=local.test
 PF_RETURN_DOMAIN=return.test
+PF_RETURN_USER=bounces # bounces+TOKEN@return.test lands in its maildir
 PF_VUID=65534 # nobody: virtual(8) refuses uid 0
 
 # pf_need: skip the test unless a usable Postfix and python3 are here.
@@ -45,8 +52,12 @@ pf_setup() {
 	chown "$PF_VUID:$PF_VUID" "$PF_DIR/vmail" "$PF_DIR/sink"
 	cp "$ACK_SRCDIR/contrib/postfix/ackmilter_notify" "$PF_ETC/" ||
 	    fail "cannot copy contrib/postfix/ackmilter_notify"
-	printf '@%s %s/\n@%s %s/\n' "$PF_LOCAL_DOMAIN" "$PF_LOCAL_DOMAIN" \
-	    "$PF_RETURN_DOMAIN" "$PF_RETURN_DOMAIN" >"$PF_ETC/vmailbox"
+	printf '@%s %s/\n%s@%s %s/\n' "$PF_LOCAL_DOMAIN" "$PF_LOCAL_DOMAIN" \
+	    "$PF_RETURN_USER" "$PF_RETURN_DOMAIN" "$PF_RETURN_DOMAIN" \
+	    >"$PF_ETC/vmailbox"
+	: >"$PF_ETC/transport"
+	: >"$PF_ETC/valias"
+	: >"$PF_ETC/sender_access"
 	pf_main_cf >"$PF_ETC/main.cf"
 	pf_master_cf >"$PF_ETC/master.cf"
 	: >"$PF_DIR/maillog"
@@ -82,6 +93,9 @@ virtual_mailbox_base = $PF_DIR/vmail
 virtual_mailbox_maps = texthash:$PF_ETC/vmailbox
 virtual_uid_maps = static:$PF_VUID
 virtual_gid_maps = static:$PF_VUID
+virtual_alias_maps = texthash:$PF_ETC/valias
+transport_maps = texthash:$PF_ETC/transport
+recipient_delimiter = +
 delay_warning_time = 4h
 # ackmilter: every smtpd and Postfix's own bounces/notices pass the milter;
 # the per-milter default_action (as in contrib/postfix/main.cf) lets mail
@@ -102,6 +116,7 @@ pf_master_cf() {
   -o syslog_name=postfix/submission
   -o milter_macro_daemon_name=ORIGINATING
   -o smtpd_command_filter=regexp:$PF_ETC/ackmilter_notify
+  -o smtpd_sender_restrictions=check_sender_access,texthash:$PF_ETC/sender_access
 pickup unix n - n 60 1 pickup
 cleanup unix n - n - 0 cleanup
 qmgr unix n - n 300 1 qmgr
@@ -151,19 +166,63 @@ pf_stop() {
 
 # sink_start [OPTION...]: smtp-sink on $PF_SINK, dumping to $PF_DIR/sink/,
 # with extra options (-N: do not announce DSN, so Postfix sends "relayed").
-# smtp-sink refuses to run as root without -u.
 sink_start() {
-	/usr/sbin/smtp-sink -4 -u nobody -h sink.ack.test "$@" \
-	    -d "$PF_DIR/sink/msg." "127.0.0.1:$PF_SINK" 16 \
-	    >"$PF_DIR/sink.log" 2>&1 &
-	SINK_PID=$!
-	# shellcheck disable=SC2016 # expanded when the cleanup runs
-	at_cleanup 'kill $SINK_PID 2>/dev/null'
-	wait_for 10 "smtp-sink on 127.0.0.1:$PF_SINK" port_listening "$PF_SINK"
+	sink_start_on "$PF_SINK" msg "$@"
+	# shellcheck disable=SC2034 # for callers (the demo's stop script)
+	SINK_PID=$SINK_LAST_PID
+}
+
+# sink_start_on PORT NAME [OPTION...]: one more smtp-sink on 127.0.0.1:PORT
+# dumping to $PF_DIR/sink/NAME.*, logging to $PF_DIR/sink-NAME.log; for
+# instance a next hop that refuses every RCPT with a given reply:
+#   sink_start_on $P reject -f RCPT -B '550 5.1.1 <x>: User unknown'
+# Route a domain to it with pf_route.  smtp-sink refuses to run as root
+# without -u.
+sink_start_on() {
+	so_port=$1 so_name=$2
+	shift 2
+	/usr/sbin/smtp-sink -4 -u nobody -h "$so_name.sink.ack.test" "$@" \
+	    -d "$PF_DIR/sink/$so_name." "127.0.0.1:$so_port" 16 \
+	    >"$PF_DIR/sink-$so_name.log" 2>&1 &
+	SINK_LAST_PID=$!
+	at_cleanup "kill $SINK_LAST_PID 2>/dev/null"
+	wait_for 10 "smtp-sink $so_name on 127.0.0.1:$so_port" \
+	    port_listening "$so_port"
+}
+
+# Before pf_start (the tables are read when the daemons start):
+# pf_route DOMAIN PORT: relay DOMAIN to 127.0.0.1:PORT instead of $PF_SINK.
+pf_route() {
+	printf '%s smtp:[127.0.0.1]:%s\n' "$1" "$2" >>"$PF_ETC/transport"
+}
+
+# pf_alias ADDRESS TARGET,...: a virtual alias (1->n gives "expanded").
+pf_alias() {
+	printf '%s %s\n' "$1" "$2" >>"$PF_ETC/valias"
+}
+
+# pf_hold_sender ADDRESS: mail submitted with that envelope sender goes to
+# the hold queue (after the milter saw it) until pf_release.
+pf_hold_sender() {
+	printf '%s HOLD\n' "$1" >>"$PF_ETC/sender_access"
+}
+
+# pf_postconf 'NAME = VALUE'...: change main.cf (before pf_start).
+pf_postconf() {
+	/usr/sbin/postconf -c "$PF_ETC" -e "$@" ||
+	    fail "postconf -e $* failed"
+}
+
+# pf_release: release every held message and ask for a queue run.
+pf_release() {
+	/usr/sbin/postsuper -c "$PF_ETC" -H ALL 2>/dev/null ||
+	    fail "postsuper -H ALL failed"
+	/usr/sbin/postqueue -c "$PF_ETC" -f || fail "postqueue -f failed"
 }
 
 # milter_config FILE [Key value]...: the test configuration, then extras.
-# The store is $MILTER_DB, by default $PF_DIR/db.
+# The store is $MILTER_DB, by default $PF_DIR/db; PatternDir is the source
+# tree's patterns/ when there is one.
 milter_config() {
 	mc_file=$1
 	shift
@@ -177,6 +236,10 @@ milter_config() {
 		echo "Ret hdrs"
 		echo "OnError accept"
 		echo "PidFile $PF_DIR/ackmilter.pid"
+		# the source tree's patterns (the installed ones may be absent)
+		if [ -d "$ACK_SRCDIR/patterns" ]; then
+			echo "PatternDir $ACK_SRCDIR/patterns"
+		fi
 		for kv in "$@"; do
 			echo "$kv"
 		done
