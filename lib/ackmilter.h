@@ -317,6 +317,38 @@ typedef struct ack_store_info {
 
 int ack_store_stat(ack_store *s, ack_store_info *info) ACK_WUR;
 
+/* Highest event sequence number in use (0: the log is empty). */
+int ack_store_last_event(ack_store *s, uint64_t *seq) ACK_WUR;
+
+/*
+ * Iterate the events of one message (token), oldest first: a scan of the
+ * log from a little before the message's submission time on.
+ * ACK_ENOTFOUND when the message is unknown.
+ */
+int ack_store_message_events(ack_store *s, const char *token,
+    ack_store_event_cb cb, void *arg) ACK_WUR;
+
+/*
+ * Delete the messages submitted before `before`, their recipients, their
+ * Message-ID and queue id index entries, and every event of a message that
+ * is not (or no longer) in the store, except the last event of the log
+ * (new events number on from it, so export cursors stay valid).  Work is
+ * done in bounded write transactions; the milter may write in between.
+ * dry_run only counts.  progress (may be NULL) is called after each
+ * transaction with records looked at and the total to look at.  The
+ * digests of the "seen" database cannot be tied to a message and stay.
+ */
+typedef struct ack_purge_result {
+	uint64_t messages;
+	uint64_t recipients;
+	uint64_t events;
+	uint64_t index; /* Message-ID and queue id index entries */
+} ack_purge_result;
+
+typedef void (*ack_store_progress_cb)(uint64_t done, uint64_t total, void *arg);
+int ack_store_purge(ack_store *s, int64_t before, bool dry_run,
+    ack_store_progress_cb progress, void *arg, ack_purge_result *res) ACK_WUR;
+
 /* ------------------------------------------------------------------ */
 /* JSON writer                                                         */
 /* ------------------------------------------------------------------ */
@@ -407,6 +439,7 @@ typedef struct ack_config {
 	int64_t report_max_size;   /* bytes */
 	int64_t socket_backlog;
 	int64_t milter_timeout; /* seconds */
+	char *pattern_dir;      /* PatternDir: the *.pat files */
 } ack_config;
 
 /* Key types of the table. */
@@ -477,6 +510,8 @@ typedef struct ack_report_rcpt {
 	char *last_attempt;
 	char *will_retry_until;
 	char *disposition;        /* MDN: full Disposition field */
+	char *reason;             /* reason taxonomy word (ack_status_reason) */
+	int hard;                 /* -1 unknown, 0 soft, 1 hard bounce */
 } ack_report_rcpt;
 
 typedef struct ack_report {
@@ -507,8 +542,10 @@ void ack_parser_free(ack_parser *p);
 void ack_parser_reset(ack_parser *p);
 int ack_parser_header(ack_parser *p, const char *name, const char *value) ACK_WUR;
 int ack_parser_eoh(ack_parser *p) ACK_WUR;
-/* After eoh: could this message be a report at all?  For now: the top-level
- * Content-Type is multipart/report. */
+/* After eoh: could this message be a report at all?  The top-level
+ * Content-Type is multipart/report; with patterns set, also a message
+ * whose headers look like a bounce or an auto-reply (X-Failed-Recipients,
+ * Auto-Submitted, X-Autoreply, ..., or a subject / From rule matches). */
 bool ack_parser_candidate(const ack_parser *p);
 int ack_parser_body(ack_parser *p, const void *data, size_t len) ACK_WUR;
 int ack_parser_eom(ack_parser *p) ACK_WUR;
@@ -518,14 +555,58 @@ int ack_parser_message(ack_parser *p, const void *data, size_t len) ACK_WUR;
 /* Result after eom; owned by the parser until reset/free. */
 const ack_report *ack_parser_result(const ack_parser *p);
 /*
+ * Pattern library for non-standard bounces and auto-replies: every
+ * "*.pat" file of a directory, in name order (the order is the priority
+ * of "reason" rules), compiled once with PCRE2 (JIT when available) and
+ * matched with match, depth and heap limits.  err receives
+ * "file:line: problem" on failure (ACK_ECONFIG; ACK_EIO when the directory
+ * cannot be read).  A loaded set is read-only and may be shared by
+ * threads; the caller keeps it alive while parsers use it.
+ */
+typedef struct ack_patterns ack_patterns;
+int ack_patterns_load(ack_patterns **out, const char *dir, char *err,
+    size_t errlen) ACK_WUR;
+void ack_patterns_free(ack_patterns *pt);
+/* Number of rules loaded. */
+size_t ack_patterns_count(const ack_patterns *pt);
+/* Use pt at eom (NULL: none, only RFC reports are recognised).  With
+ * patterns the parser also tells kind bounce and autoreply, and refines a
+ * vague DSN status from its Diagnostic-Code. */
+void ack_parser_set_patterns(ack_parser *p, const ack_patterns *pt);
+
+/* Reason taxonomy: "userunknown", "mailboxfull", ... "undefined". */
+/* The reason a d.d.d status implies, NULL for none (2.x.x, bad syntax). */
+const char *ack_status_reason(const char *status);
+/* 1 hard (the address is unusable), 0 soft, -1 unknown. */
+int ack_reason_hard(const char *reason, const char *status);
+
+/*
  * Write the members of a report into the JSON object the caller has
  * opened (the caller adds its own, e.g. "file", "token"): "kind",
  * "reporting_mta", "original_envelope_id", "original_message_id",
  * "returned_token", "truncated" and "recipients", an array of objects
  * {"address", "original_recipient", "action", "status", "diagnostic",
- * "remote_mta", "disposition"}.  Absent values are null.
+ * "remote_mta", "disposition", "reason", "hard"}.  Absent values are
+ * null ("hard": true, false or null).
  */
 int ack_report_json(const ack_report *r, ack_json *j) ACK_WUR;
+
+/* ------------------------------------------------------------------ */
+/* Durations and times                                                 */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A duration: one or more NUMBER UNIT pairs, units s, m, h, d, w
+ * ("90d", "12h", "1h30m"); a bare number is seconds.  ACK_EINVAL on
+ * anything else or beyond about 30,000 years.
+ */
+int ack_duration_parse(const char *s, int64_t *secs) ACK_WUR;
+/*
+ * A point in time: an RFC 3339 timestamp ("2026-11-26T06:07:44Z", offsets
+ * and fractions allowed, fractions dropped), a bare date (midnight UTC),
+ * or a duration meaning that long before now.
+ */
+int ack_time_parse(const char *s, int64_t now, int64_t *t) ACK_WUR;
 
 /* ------------------------------------------------------------------ */
 /* Token recovery                                                      */

@@ -1109,6 +1109,8 @@ slot_for(struct apply_arg *a, const ack_report_rcpt *b, struct slot **sl)
 		addr = b->original_recipient;
 	if ((*sl = slot_find(a, b)) != NULL || addr == NULL || *addr == '\0')
 		return ACK_OK;
+	if (a->rep->kind == ACK_KIND_AUTOREPLY)
+		return ACK_OK; /* an auto-reply's sender is no recipient to add */
 	if ((*sl = slot_new(a)) == NULL)
 		return ACK_ENOMEM;
 	if (((*sl)->r.address = ack__strdup(addr)) == NULL) {
@@ -1150,7 +1152,8 @@ apply_dsn(ack_rcpt *r, const ack_report_rcpt *b, int64_t now, bool *changed)
 	r->dsn_state = st;
 	r->dsn_updated = now;
 	if ((rc = set_str(&r->dsn_status, b->status, changed)) != ACK_OK ||
-	    (rc = set_str(&r->dsn_diagnostic, b->diagnostic, changed)) != ACK_OK)
+	    (rc = set_str(&r->dsn_diagnostic, b->diagnostic, changed)) != ACK_OK ||
+	    (rc = set_str(&r->dsn_reason, b->reason, changed)) != ACK_OK)
 		return rc;
 	return set_str(&r->dsn_remote_mta, b->remote_mta, changed);
 }
@@ -1280,5 +1283,540 @@ ack_store_apply(ack_store *s, const char *token, const struct ack_report *r,
 	rc = write_txn(s, apply_txn, &a);
 	slots_free(&a);
 	ack_buf_free(&a.buf);
+	return rc;
+}
+
+/* ================================================================ ackctl support: events of a message, purge */
+
+/* ---------------------------------------------------------------- events of one message */
+
+int
+ack_store_last_event(ack_store *s, uint64_t *seq)
+{
+	MDB_txn *txn;
+	int rc;
+
+	*seq = 0;
+	if ((rc = txn_begin(s, MDB_RDONLY, &txn)) != ACK_OK)
+		return rc;
+	rc = last_seq(s, txn, seq);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+/*
+ * The token field of a raw event record, without decoding the rest: the
+ * event log is scanned for one message's events, and this is its hot loop.
+ */
+static const unsigned char *
+event_token_at(const MDB_val *v)
+{
+	const unsigned char *p = v->mv_data;
+	size_t n = v->mv_size, i = 3;
+
+	if (n < 3 || p[0] != ACK_REC_MAGIC || p[1] != ACK_REC_EVENT)
+		return NULL;
+	while (i + 3 <= n) {
+		size_t len = (size_t)p[i + 1] << 8 | p[i + 2];
+
+		if (i + 3 + len > n)
+			return NULL;
+		if (p[i] == ACK_TAG_EV_TOKEN)
+			return len == ACK_TOKEN_LEN ? p + i + 3 : NULL;
+		i += 3 + len;
+	}
+	return NULL;
+}
+
+static bool
+event_token_is(const MDB_val *v, const char *token)
+{
+	const unsigned char *t = event_token_at(v);
+
+	return t != NULL && memcmp(t, token, ACK_TOKEN_LEN) == 0;
+}
+
+/* The time field of a raw event record (INT64_MIN when unreadable). */
+static int64_t
+event_time_of(const MDB_val *v)
+{
+	const unsigned char *p = v->mv_data;
+	size_t n = v->mv_size, i = 3;
+
+	while (n >= 3 && i + 3 <= n) {
+		size_t len = (size_t)p[i + 1] << 8 | p[i + 2];
+
+		if (i + 3 + len > n)
+			break;
+		if (p[i] == ACK_TAG_EV_TIME && len == 8)
+			return (int64_t)be64_get(p + i + 3);
+		if (p[i] > ACK_TAG_EV_TIME)
+			return 0; /* absent: zero */
+		i += 3 + len;
+	}
+	return INT64_MIN;
+}
+
+/* The time of the first event at or after seq (INT64_MAX past the end). */
+static int64_t
+time_at(MDB_cursor *c, uint64_t seq, uint64_t *found)
+{
+	unsigned char key[8];
+	MDB_val k = { 8, key }, v;
+	int64_t t;
+
+	be64_put(key, seq);
+	if (mdb_cursor_get(c, &k, &v, MDB_SET_RANGE) != 0 || k.mv_size != 8)
+		return INT64_MAX;
+	*found = be64_get(k.mv_data);
+	t = event_time_of(&v);
+	return t == INT64_MIN ? 0 : t;
+}
+
+/*
+ * The first sequence number worth scanning for events at or after time t:
+ * a binary search over the log, which is in time order but for small
+ * disorder (concurrent writers, clocks); the caller allows a margin.
+ */
+static uint64_t
+seq_from_time(MDB_cursor *c, uint64_t last, int64_t t)
+{
+	uint64_t lo = 1, hi = last + 1, found;
+
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+
+		found = mid;
+		if (time_at(c, mid, &found) < t)
+			lo = found + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+struct msg_events_arg {
+	char token[ACK_TOKEN_LEN + 1];
+	ack_store_event_cb cb;
+	void *arg;
+	int64_t when[64]; /* the times the store keeps for the message */
+	size_t nwhen;
+	uint64_t last_seen;
+};
+
+#define EVENT_MARGIN 3600 /* clock disorder tolerated in the log */
+#define EVENT_RUN 512     /* later events in a row that end a window */
+
+static int
+cmp_time(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Submission time and each recipient's last DSN and MDN update. */
+static int
+known_times(ack_store *s, MDB_txn *txn, struct msg_events_arg *a)
+{
+	ack_record rec = { .msg = { .submitted = 0 } };
+	int rc;
+
+	a->when[a->nwhen++] = submitted_of(s, txn, a->token);
+	memcpy(rec.msg.token, a->token, sizeof rec.msg.token);
+	if ((rc = load_rcpts(s, txn, &rec)) != ACK_OK) {
+		ack_record_free(&rec);
+		return rc;
+	}
+	for (size_t i = 0; i < rec.nrcpt && a->nwhen + 2 <= 64; i++) {
+		if (rec.rcpt[i].dsn_updated)
+			a->when[a->nwhen++] = rec.rcpt[i].dsn_updated;
+		if (rec.rcpt[i].mdn_updated)
+			a->when[a->nwhen++] = rec.rcpt[i].mdn_updated;
+	}
+	ack_record_free(&rec);
+	qsort(a->when, a->nwhen, sizeof a->when[0], cmp_time);
+	return ACK_OK;
+}
+
+/* The message's events recorded within [lo, hi] (plus the margin). */
+static int
+scan_window(ack_store *s, MDB_cursor *c, struct msg_events_arg *a,
+    uint64_t last, int64_t lo, int64_t hi, int *stop)
+{
+	struct iter_arg ia = { .ecb = a->cb, .arg = a->arg };
+	unsigned char key[8];
+	MDB_val k = { 8, key }, v;
+	uint64_t from = seq_from_time(c, last, lo - EVENT_MARGIN);
+	unsigned beyond = 0;
+	int rc;
+
+	be64_put(key, from > a->last_seen ? from : a->last_seen + 1);
+	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	for (; rc == 0 && !*stop; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		int64_t t = event_time_of(&v);
+
+		/* Past the window: stop after a run of later events, not at the
+		 * first one (an event out of order must not end the scan). */
+		if (t != INT64_MIN && t > hi + EVENT_MARGIN) {
+			if (++beyond >= EVENT_RUN)
+				break;
+		} else {
+			beyond = 0;
+		}
+		a->last_seen = k.mv_size == 8 ? be64_get(k.mv_data) : a->last_seen;
+		if (event_token_is(&v, a->token) &&
+		    (rc = event_one(s, &k, &v, &ia, stop)) != ACK_OK)
+			break;
+	}
+	return cursor_end(s, rc);
+}
+
+static int
+msg_events_txn(ack_store *s, MDB_txn *txn, void *arg)
+{
+	struct msg_events_arg *a = arg;
+	MDB_cursor *c;
+	uint64_t last;
+	int rc, stop = 0;
+
+	if (submitted_of(s, txn, a->token) == INT64_MIN) {
+		ack__seterr(s->errmsg, sizeof s->errmsg, "%s: no such message", a->token);
+		return ACK_ENOTFOUND;
+	}
+	if ((rc = known_times(s, txn, a)) != ACK_OK ||
+	    (rc = last_seq(s, txn, &last)) != ACK_OK || last == 0)
+		return rc;
+	if ((rc = mdb_cursor_open(txn, s->event, &c)) != 0)
+		return mdb_fail(s, "mdb_cursor_open", rc);
+	for (size_t i = 0; rc == ACK_OK && !stop && i < a->nwhen; ) {
+		int64_t lo = a->when[i], hi = lo;
+
+		/* Merge the times whose windows overlap. */
+		while (++i < a->nwhen && a->when[i] - hi <= 2 * EVENT_MARGIN)
+			hi = a->when[i];
+		rc = scan_window(s, c, a, last, lo, hi, &stop);
+	}
+	mdb_cursor_close(c);
+	return rc;
+}
+
+int
+ack_store_message_events(ack_store *s, const char *token,
+    ack_store_event_cb cb, void *arg)
+{
+	struct msg_events_arg a = { .cb = cb, .arg = arg };
+
+	if (cb == NULL)
+		return bad_arg(s, "ack_store_message_events: no callback");
+	if (token == NULL ||
+	    ack_token_canon(token, strlen(token), a.token) != ACK_OK) {
+		ack__seterr(s->errmsg, sizeof s->errmsg, "not a token");
+		return ACK_ENOTFOUND;
+	}
+	return read_txn(s, msg_events_txn, &a);
+}
+
+/* ---------------------------------------------------------------- purge */
+
+#define PURGE_BATCH 2000    /* deletions per write transaction */
+#define PURGE_SCAN 50000    /* records looked at per transaction */
+
+struct purge_arg {
+	int64_t before;
+	bool dry;
+	ack_store_progress_cb cb;
+	void *cbarg;
+	ack_purge_result *res;
+	ack_purge_result batch;  /* counts of the transaction in progress */
+	unsigned char resume[KEY_MAX]; /* scan restarts after this key */
+	size_t resume_len, next_len;
+	unsigned char next[KEY_MAX];
+	bool done, batch_done;
+	uint64_t seen, batch_seen, total;
+	char last_token[ACK_TOKEN_LEN];
+	bool last_purged, have_last;
+};
+
+/* Does message token exist with a submission time before the cutoff, or
+ * not exist at all (an event of a purged message)? */
+static bool
+purgeable(ack_store *s, MDB_txn *txn, struct purge_arg *a, const void *token)
+{
+	int64_t t;
+
+	if (a->have_last && memcmp(a->last_token, token, ACK_TOKEN_LEN) == 0)
+		return a->last_purged;
+	t = submitted_of(s, txn, token);
+	memcpy(a->last_token, token, ACK_TOKEN_LEN);
+	a->have_last = true;
+	a->last_purged = t == INT64_MIN || t < a->before;
+	return a->last_purged;
+}
+
+/* Delete (or count) the recipients of token. */
+static int
+purge_rcpts(ack_store *s, MDB_txn *txn, struct purge_arg *a, const char *token)
+{
+	MDB_cursor *c;
+	MDB_val k = { ACK_TOKEN_LEN, (void *)token }, v;
+	int rc;
+
+	if ((rc = mdb_cursor_open(txn, s->rcpt, &c)) != 0)
+		return mdb_fail(s, "mdb_cursor_open", rc);
+	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && k.mv_size >= ACK_TOKEN_LEN &&
+	    memcmp(k.mv_data, token, ACK_TOKEN_LEN) == 0) {
+		a->batch.recipients++;
+		if (!a->dry && (rc = mdb_cursor_del(c, 0)) != 0)
+			break;
+		if (a->dry) {
+			rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+		} else {
+			k = (MDB_val){ ACK_TOKEN_LEN, (void *)token };
+			rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+		}
+	}
+	mdb_cursor_close(c);
+	return cursor_end(s, rc);
+}
+
+static int
+purge_index(ack_store *s, MDB_txn *txn, struct purge_arg *a, MDB_dbi dbi,
+    const char *key, size_t klen, const char *token)
+{
+	MDB_val k = { klen, (void *)key }, v = { ACK_TOKEN_LEN, (void *)token };
+	int rc;
+
+	if (klen == 0)
+		return ACK_OK;
+	if (a->dry) {
+		MDB_cursor *c;
+
+		if ((rc = mdb_cursor_open(txn, dbi, &c)) != 0)
+			return mdb_fail(s, "mdb_cursor_open", rc);
+		rc = mdb_cursor_get(c, &k, &v, MDB_GET_BOTH);
+		mdb_cursor_close(c);
+	} else {
+		rc = mdb_del(txn, dbi, &k, &v);
+	}
+	if (rc == 0)
+		a->batch.index++;
+	return rc == 0 || rc == MDB_NOTFOUND ? ACK_OK : mdb_fail(s, "mdb_del", rc);
+}
+
+/* Delete (or count) one message, its recipients and index entries. */
+static int
+purge_message(ack_store *s, MDB_txn *txn, struct purge_arg *a,
+    const char *token, const ack_msg *m)
+{
+	MDB_val k = { ACK_TOKEN_LEN, (void *)token };
+	char key[KEY_MAX];
+	int rc;
+
+	if ((rc = purge_rcpts(s, txn, a, token)) != ACK_OK)
+		return rc;
+	if (m->message_id && (rc = purge_index(s, txn, a, s->msgid, key,
+	    msgid_key(m->message_id, key), token)) != ACK_OK)
+		return rc;
+	if (m->queue_id && (rc = purge_index(s, txn, a, s->qid, key,
+	    qid_key(m->queue_id, key), token)) != ACK_OK)
+		return rc;
+	a->batch.messages++;
+	if (!a->dry && (rc = mdb_del(txn, s->msg, &k, NULL)) != 0)
+		return mdb_fail(s, "mdb_del", rc);
+	return ACK_OK;
+}
+
+/* Position c at the first key after a->resume (or the first key). */
+static int
+scan_start(MDB_cursor *c, struct purge_arg *a, MDB_val *k, MDB_val *v)
+{
+	int rc;
+
+	if (a->resume_len == 0)
+		return mdb_cursor_get(c, k, v, MDB_FIRST);
+	*k = (MDB_val){ a->resume_len, a->resume };
+	rc = mdb_cursor_get(c, k, v, MDB_SET_RANGE);
+	if (rc == 0 && k->mv_size == a->resume_len &&
+	    memcmp(k->mv_data, a->resume, a->resume_len) == 0)
+		rc = mdb_cursor_get(c, k, v, MDB_NEXT);
+	return rc;
+}
+
+/* Collect up to PURGE_BATCH message tokens to purge, from one scan. */
+static int
+collect_msgs(ack_store *s, MDB_txn *txn, struct purge_arg *a, ack_buf *tokens)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	size_t n = 0;
+	int rc;
+
+	if ((rc = mdb_cursor_open(txn, s->msg, &c)) != 0)
+		return mdb_fail(s, "mdb_cursor_open", rc);
+	rc = scan_start(c, a, &k, &v);
+	for (; rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		ack_msg m = { .submitted = 0 };
+
+		if (k.mv_size != ACK_TOKEN_LEN || n >= PURGE_BATCH ||
+		    a->batch_seen >= PURGE_SCAN)
+			break;
+		a->batch_seen++;
+		memcpy(a->next, k.mv_data, ACK_TOKEN_LEN);
+		a->next_len = ACK_TOKEN_LEN;
+		if (ack__rec_decode_msg(v.mv_data, v.mv_size, &m) != ACK_OK)
+			continue; /* leave what cannot be read */
+		if (m.submitted < a->before) {
+			rc = ack_buf_add(tokens, k.mv_data, ACK_TOKEN_LEN);
+			n++;
+		}
+		ack__msg_clear(&m);
+		if (rc != ACK_OK)
+			break;
+	}
+	mdb_cursor_close(c);
+	a->batch_done = rc == MDB_NOTFOUND;
+	return cursor_end(s, rc);
+}
+
+static int
+purge_msgs_txn(ack_store *s, MDB_txn *txn, void *arg)
+{
+	struct purge_arg *a = arg;
+	ack_buf tokens;
+	int rc;
+
+	memset(&a->batch, 0, sizeof a->batch);
+	a->batch_seen = 0;
+	ack_buf_init(&tokens, 0);
+	rc = collect_msgs(s, txn, a, &tokens);
+	for (size_t i = 0; rc == ACK_OK && i < tokens.len; i += ACK_TOKEN_LEN) {
+		char token[ACK_TOKEN_LEN + 1];
+		MDB_val k = { ACK_TOKEN_LEN, tokens.data + i }, v;
+		ack_msg m = { .submitted = 0 };
+
+		memcpy(token, tokens.data + i, ACK_TOKEN_LEN);
+		token[ACK_TOKEN_LEN] = '\0';
+		if (mdb_get(txn, s->msg, &k, &v) != 0 ||
+		    ack__rec_decode_msg(v.mv_data, v.mv_size, &m) != ACK_OK)
+			continue;
+		rc = purge_message(s, txn, a, token, &m);
+		ack__msg_clear(&m);
+	}
+	ack_buf_free(&tokens);
+	return rc;
+}
+
+/* Collect up to PURGE_BATCH event keys to delete. */
+static int
+collect_events(ack_store *s, MDB_txn *txn, struct purge_arg *a, ack_buf *keys)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	uint64_t last;
+	size_t n = 0;
+	int rc;
+
+	if ((rc = last_seq(s, txn, &last)) != ACK_OK)
+		return rc;
+	if ((rc = mdb_cursor_open(txn, s->event, &c)) != 0)
+		return mdb_fail(s, "mdb_cursor_open", rc);
+	rc = scan_start(c, a, &k, &v);
+	for (; rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		const unsigned char *tok;
+
+		if (k.mv_size != 8 || n >= PURGE_BATCH || a->batch_seen >= PURGE_SCAN)
+			break;
+		a->batch_seen++;
+		memcpy(a->next, k.mv_data, 8);
+		a->next_len = 8;
+		/* The last event stays: new events number on from it. */
+		if (be64_get(k.mv_data) == last)
+			continue;
+		tok = event_token_at(&v);
+		if (tok == NULL || !purgeable(s, txn, a, tok))
+			continue;
+		if ((rc = ack_buf_add(keys, k.mv_data, 8)) != ACK_OK)
+			break;
+		n++;
+	}
+	mdb_cursor_close(c);
+	a->batch_done = rc == MDB_NOTFOUND;
+	return cursor_end(s, rc);
+}
+
+static int
+purge_events_txn(ack_store *s, MDB_txn *txn, void *arg)
+{
+	struct purge_arg *a = arg;
+	ack_buf keys;
+	int rc;
+
+	memset(&a->batch, 0, sizeof a->batch);
+	a->batch_seen = 0;
+	a->have_last = false;
+	ack_buf_init(&keys, 0);
+	rc = collect_events(s, txn, a, &keys);
+	for (size_t i = 0; rc == ACK_OK && i < keys.len; i += 8) {
+		MDB_val k = { 8, keys.data + i };
+		int mrc = a->dry ? 0 : mdb_del(txn, s->event, &k, NULL);
+
+		if (mrc != 0 && mrc != MDB_NOTFOUND)
+			rc = mdb_fail(s, "mdb_del", mrc);
+		else
+			a->batch.events++;
+	}
+	ack_buf_free(&keys);
+	return rc;
+}
+
+/* Run one phase (messages or events) in bounded transactions. */
+static int
+purge_phase(ack_store *s, struct purge_arg *a, txn_fn fn)
+{
+	int rc;
+
+	a->resume_len = 0;
+	do {
+		a->next_len = a->resume_len;
+		memcpy(a->next, a->resume, a->resume_len);
+		rc = a->dry ? read_txn(s, fn, a) : write_txn(s, fn, a);
+		if (rc != ACK_OK)
+			return rc;
+		a->res->messages += a->batch.messages;
+		a->res->recipients += a->batch.recipients;
+		a->res->index += a->batch.index;
+		a->res->events += a->batch.events;
+		memcpy(a->resume, a->next, a->next_len);
+		a->resume_len = a->next_len;
+		a->seen += a->batch_seen;
+		if (a->cb)
+			a->cb(a->seen < a->total ? a->seen : a->total, a->total, a->cbarg);
+	} while (!a->batch_done);
+	return ACK_OK;
+}
+
+int
+ack_store_purge(ack_store *s, int64_t before, bool dry_run,
+    ack_store_progress_cb cb, void *arg, ack_purge_result *res)
+{
+	struct purge_arg *a;
+	ack_store_info info;
+	int rc;
+
+	memset(res, 0, sizeof *res);
+	if (!dry_run && (s->flags & ACK_STORE_RDONLY))
+		return bad_arg(s, "ack_store_purge: store opened read-only");
+	if ((rc = ack_store_stat(s, &info)) != ACK_OK)
+		return rc;
+	if ((a = calloc(1, sizeof *a)) == NULL)
+		return ACK_ENOMEM;
+	*a = (struct purge_arg){ .before = before, .dry = dry_run, .cb = cb,
+	    .cbarg = arg, .res = res, .total = info.messages + info.events };
+	rc = purge_phase(s, a, purge_msgs_txn);
+	if (rc == ACK_OK)
+		rc = purge_phase(s, a, purge_events_txn);
+	free(a);
 	return rc;
 }

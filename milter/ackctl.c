@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,6 +23,14 @@ static const struct command {
 	const char *help;
 } commands[] = {
 	{ "show", cmd_show, "show [--json] TOKEN|MESSAGE-ID|QUEUE-ID" },
+	{ "list", cmd_list, "list [--json] [--state S[,S]] [--since T] [--until T] "
+	    "[--sender A] [--recipient A|@DOMAIN] [--limit N]" },
+	{ "overdue", cmd_overdue, "overdue [--json] --after DURATION [--expect dsn|mdn]" },
+	{ "explain", cmd_explain, "explain [--json] TOKEN|MESSAGE-ID [RECIPIENT]" },
+	{ "stats", cmd_stats, "stats [--json] [--since T] [--by domain|state|day]" },
+	{ "export", cmd_export, "export [--since CURSOR] [--follow]" },
+	{ "ingest", cmd_ingest, "ingest [--json] [--maildir DIR | --mbox FILE | FILE...]" },
+	{ "purge", cmd_purge, "purge [--json] --older-than DURATION [--dry-run]" },
 	{ "parse", cmd_parse, "parse [--json] FILE..." },
 	{ "verify", cmd_verify, "verify TOKEN" },
 	{ "keygen", cmd_keygen, "keygen [FILE]" },
@@ -51,15 +60,24 @@ fail(int status, const char *fmt, ...)
 }
 
 int
-ctl_options(struct ctl *c, int argc, char **argv, const char *use)
+ctl_getopt(struct ctl *c, int argc, char **argv, const char *use,
+    const struct option *extra, ctl_opt_fn fn, void *arg)
 {
-	static const struct option longopts[] = {
+	static const struct option common[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "patterns", required_argument, NULL, 'P' },
+		{ "bench", no_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
 	};
-	int ch;
+	struct option longopts[32];
+	size_t n = 0;
+	int ch, rc;
 
+	for (size_t i = 0; i < sizeof common / sizeof common[0]; i++)
+		longopts[n++] = common[i];
+	for (; extra && extra[0].name && n < 31; extra++)
+		longopts[n++] = extra[0];
+	memset(&longopts[n], 0, sizeof longopts[n]);
 	if (c->conf == NULL)
 		c->conf = DEFAULT_CONF;
 	optind = 1;
@@ -69,13 +87,76 @@ ctl_options(struct ctl *c, int argc, char **argv, const char *use)
 		case 'd': c->dbdir = optarg; break;
 		case 'k': c->keyfile = optarg; break;
 		case 'j': c->json = true; break;
+		case 'P': c->patterns = optarg; break;
+		case 'B': c->bench = true; break;
 		case 'h': printf("usage: ackctl %s\n", use); exit(0);
 		default:
+			if (ch >= 256 && fn != NULL) {
+				if ((rc = fn(arg, ch, optarg)) != 0)
+					return -1;
+				break;
+			}
 			fprintf(stderr, "usage: ackctl %s\n", use);
 			return -1;
 		}
 	}
 	return optind;
+}
+
+int
+ctl_options(struct ctl *c, int argc, char **argv, const char *use)
+{
+	return ctl_getopt(c, argc, argv, use, NULL, NULL, NULL);
+}
+
+int64_t
+ctl_now(void)
+{
+	const char *env = getenv("ACKCTL_NOW");
+	int64_t t;
+	char *end;
+
+	if (env != NULL && *env != '\0') {
+		long long v = strtoll(env, &end, 10);
+
+		if (*end == '\0')
+			return (int64_t)v;
+		if (ack_time_parse(env, 0, &t) == ACK_OK)
+			return t;
+	}
+	return (int64_t)time(NULL);
+}
+
+int
+ctl_parse_time(const char *opt, const char *s, int64_t *t)
+{
+	if (ack_time_parse(s, ctl_now(), t) == ACK_OK)
+		return 0;
+	return fail(EXIT_USAGE, "%s: \"%s\" is neither a duration (90d, 12h, 30m) "
+	    "nor an RFC 3339 time", opt, s);
+}
+
+int
+ctl_parse_duration(const char *opt, const char *s, int64_t *secs)
+{
+	if (ack_duration_parse(s, secs) == ACK_OK)
+		return 0;
+	return fail(EXIT_USAGE, "%s: \"%s\" is not a duration (90d, 12h, 30m, 45s, 2w)",
+	    opt, s);
+}
+
+int
+ctl_parse_count(const char *opt, const char *s, uint64_t *n)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (*s == '\0' || *s == '-' || *end != '\0' || errno != 0)
+		return fail(EXIT_USAGE, "%s: \"%s\" is not a number", opt, s);
+	*n = (uint64_t)v;
+	return 0;
 }
 
 int
@@ -95,8 +176,8 @@ ctl_load_config(struct ctl *c, bool required)
 	return 0;
 }
 
-int
-ctl_open_store(struct ctl *c)
+static int
+open_store(struct ctl *c, unsigned flags)
 {
 	char err[1024];
 	const char *dir = c->dbdir;
@@ -107,10 +188,22 @@ ctl_open_store(struct ctl *c)
 			return rc;
 		dir = c->cfg->database;
 	}
-	rc = ack_store_open(&c->store, dir, ACK_STORE_RDONLY, 0, err, sizeof err);
+	rc = ack_store_open(&c->store, dir, flags, 0, err, sizeof err);
 	if (rc != ACK_OK)
 		return fail(EXIT_USAGE, "%s", err);
 	return 0;
+}
+
+int
+ctl_open_store(struct ctl *c)
+{
+	return open_store(c, ACK_STORE_RDONLY);
+}
+
+int
+ctl_open_store_rw(struct ctl *c)
+{
+	return open_store(c, 0);
 }
 
 int
@@ -163,6 +256,72 @@ fmt_local_time(int64_t t, char *out, size_t len)
 		return;
 	}
 	strftime(out, len, "%Y-%m-%d %H:%M:%S %Z", &tm);
+}
+
+void
+fmt_duration(int64_t secs, char *out, size_t len)
+{
+	int64_t d = secs / 86400, h = secs % 86400 / 3600, m = secs % 3600 / 60;
+
+	if (secs < 0)
+		snprintf(out, len, "-");
+	else if (d > 0)
+		snprintf(out, len, "%lldd %02lldh", (long long)d, (long long)h);
+	else if (h > 0)
+		snprintf(out, len, "%lldh %02lldm", (long long)h, (long long)m);
+	else if (m > 0)
+		snprintf(out, len, "%lldm %02llds", (long long)m, (long long)(secs % 60));
+	else
+		snprintf(out, len, "%llds", (long long)secs);
+}
+
+const char *
+addr_domain(const char *addr)
+{
+	const char *at = addr ? strrchr(addr, '@') : NULL;
+
+	return at ? at + 1 : "";
+}
+
+static bool progress_on;
+
+void
+progress_show(const char *what, uint64_t done, uint64_t total)
+{
+	int width = 30, fill;
+
+	if (!isatty(STDERR_FILENO))
+		return;
+	fill = total ? (int)(done * (uint64_t)width / total) : 0;
+	if (fill > width)
+		fill = width;
+	fprintf(stderr, "\r%s [%.*s%*s] %llu/%llu", what, fill,
+	    "##############################", width - fill, "",
+	    (unsigned long long)done, (unsigned long long)total);
+	fflush(stderr);
+	progress_on = true;
+}
+
+void
+progress_done(void)
+{
+	if (progress_on)
+		fputs("\r\033[K", stderr);
+	progress_on = false;
+}
+
+int
+json_ratio(ack_json *j, uint64_t num, uint64_t den)
+{
+	uint64_t r;
+	int rc;
+
+	if (den == 0)
+		return ack_json_null(j);
+	r = (num * 10000 + den / 2) / den;
+	if ((rc = ack_json_int(j, (int64_t)(r / 10000))) != ACK_OK)
+		return rc;
+	return ack_buf_printf(j->out, ".%04u", (unsigned)(r % 10000));
 }
 
 void

@@ -5,8 +5,10 @@
 #ifndef ACK_CTL_H
 #define ACK_CTL_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "ackmilter.h"
 
@@ -19,6 +21,8 @@ struct ctl {
 	const char *dbdir;  /* -d */
 	const char *keyfile; /* -k */
 	bool json;          /* --json */
+	const char *patterns; /* --patterns DIR */
+	bool bench;         /* --bench (ackctl parse) */
 	bool conf_given;
 	ack_config *cfg;
 	ack_store *store;
@@ -30,7 +34,23 @@ int fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)))
 /* Parse the common options of a command; returns optind or -1 on error. */
 int ctl_options(struct ctl *c, int argc, char **argv, const char *usage);
 int ctl_load_config(struct ctl *c, bool required);
+/*
+ * Like ctl_options, with command options too: extra (terminated by a zero
+ * entry; use val >= 256) are handed to fn, which returns 0 or an exit
+ * status for a bad value.  Returns optind, or -1 after a usage message.
+ */
+typedef int (*ctl_opt_fn)(void *arg, int id, const char *value);
+int ctl_getopt(struct ctl *c, int argc, char **argv, const char *usage,
+    const struct option *extra, ctl_opt_fn fn, void *arg);
 int ctl_open_store(struct ctl *c);
+/* Read-write (ingest, purge); LMDB serialises writers across processes. */
+int ctl_open_store_rw(struct ctl *c);
+/* "Now": $ACKCTL_NOW (unix seconds or RFC 3339; a testing aid) or the clock. */
+int64_t ctl_now(void);
+/* Option values: exit status 0 or EXIT_USAGE after a message. */
+int ctl_parse_time(const char *opt, const char *s, int64_t *t);
+int ctl_parse_duration(const char *opt, const char *s, int64_t *secs);
+int ctl_parse_count(const char *opt, const char *s, uint64_t *n);
 int ctl_open_keys(struct ctl *c);
 void ctl_close(struct ctl *c);
 
@@ -38,6 +58,13 @@ void ctl_close(struct ctl *c);
 void put_safe(const char *s);
 /* Local time for people: "2026-11-26 07:12:03 CET"; "-" for 0. */
 void fmt_local_time(int64_t t, char *out, size_t len);
+/* "3d 4h", "2h 05m", "42s" */
+void fmt_duration(int64_t secs, char *out, size_t len);
+/* The domain of an address (after the last @), "" when none. */
+const char *addr_domain(const char *addr);
+/* A one-line progress bar on standard error, only when it is a terminal. */
+void progress_show(const char *what, uint64_t done, uint64_t total);
+void progress_done(void);
 /* Print buf's JSON and a newline; exits on a write error. */
 void put_json_line(ack_buf *b);
 
@@ -56,5 +83,21 @@ int cmd_verify(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_parse(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_overdue(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_ingest(int argc, char **argv);
+int cmd_purge(int argc, char **argv);
+
+/* JSON helpers: write the member only when the call chain is still ok. */
+#define JS(expr)                 \
+	do {                         \
+		if ((expr) != ACK_OK)    \
+			return ACK_ENOMEM;   \
+	} while (0)
+/* A fraction 0..1 with four decimals (the writer has no floating point). */
+int json_ratio(ack_json *j, uint64_t num, uint64_t den);
 
 #endif

@@ -1,20 +1,93 @@
 /*
- * ctl_show.c - ackctl show: one message's record, for people (a summary
- * and a table of recipients) or for scripts (one JSON object, schema in
- * ackctl(1)).
+ * ctl_show.c - ackctl show: one message's record and its event history,
+ * for people (a summary, a table of recipients, a table of events) or for
+ * scripts (one JSON object, schema in ackctl(1)).
  */
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ackctl.h"
 
-#define JS(expr)                 \
-	do {                         \
-		if ((expr) != ACK_OK)    \
-			return ACK_ENOMEM;   \
-	} while (0)
+/* The message's events, copied out of the store's iteration. */
+struct history {
+	ack_event *v;
+	size_t n, cap;
+};
+
+static int
+history_add(const ack_event *e, void *arg)
+{
+	struct history *h = arg;
+	ack_event *d;
+
+	if (h->n == h->cap) {
+		size_t cap = h->cap ? h->cap * 2 : 16;
+		ack_event *v = reallocarray(h->v, cap, sizeof *v);
+
+		if (v == NULL)
+			return 1;
+		h->v = v;
+		h->cap = cap;
+	}
+	d = &h->v[h->n++];
+	*d = (ack_event){ .seq = e->seq, .time = e->time };
+	memcpy(d->token, e->token, sizeof d->token);
+	d->recipient = e->recipient ? strdup(e->recipient) : NULL;
+	d->kind = e->kind ? strdup(e->kind) : NULL;
+	d->action = e->action ? strdup(e->action) : NULL;
+	d->status = e->status ? strdup(e->status) : NULL;
+	d->detail = e->detail ? strdup(e->detail) : NULL;
+	return 0;
+}
+
+static void
+history_free(struct history *h)
+{
+	for (size_t i = 0; i < h->n; i++)
+		ack_event_clear(&h->v[i]);
+	free(h->v);
+}
+
+/* Is event e about recipient address (NULL: message-level events)? */
+static bool
+event_of(const ack_event *e, const char *address)
+{
+	if (address == NULL || e->recipient == NULL)
+		return address == e->recipient;
+	return strcasecmp(address, e->recipient) == 0;
+}
+
+static int
+json_events(ack_json *j, const struct history *h, const char *address)
+{
+	JS(ack_json_key(j, "events"));
+	JS(ack_json_arr_open(j));
+	for (size_t i = 0; i < h->n; i++) {
+		const ack_event *e = &h->v[i];
+
+		if (!event_of(e, address))
+			continue;
+		JS(ack_json_obj_open(j));
+		JS(ack_json_key(j, "cursor"));
+		JS(ack_json_int(j, (int64_t)e->seq));
+		JS(ack_json_key(j, "time"));
+		JS(ack_json_time(j, e->time));
+		JS(ack_json_key(j, "kind"));
+		JS(ack_json_str(j, e->kind));
+		JS(ack_json_key(j, "action"));
+		JS(ack_json_str(j, e->action));
+		JS(ack_json_key(j, "status"));
+		JS(ack_json_str(j, e->status));
+		JS(ack_json_key(j, "detail"));
+		JS(ack_json_str(j, e->detail));
+		JS(ack_json_obj_close(j));
+	}
+	return ack_json_arr_close(j);
+}
 
 static int
 json_notify(ack_json *j, unsigned bits)
@@ -62,7 +135,7 @@ json_mdn(ack_json *j, const ack_rcpt *r)
 }
 
 static int
-json_rcpt(ack_json *j, const ack_rcpt *r)
+json_rcpt(ack_json *j, const ack_rcpt *r, const struct history *h)
 {
 	JS(ack_json_obj_open(j));
 	JS(ack_json_key(j, "address"));
@@ -73,11 +146,12 @@ json_rcpt(ack_json *j, const ack_rcpt *r)
 	JS(json_notify(j, r->notify));
 	JS(json_dsn(j, r));
 	JS(json_mdn(j, r));
+	JS(json_events(j, h, r->address));
 	return ack_json_obj_close(j);
 }
 
 static int
-json_record(ack_json *j, const ack_record *rec)
+json_record(ack_json *j, const ack_record *rec, const struct history *h)
 {
 	const ack_msg *m = &rec->msg;
 
@@ -99,8 +173,9 @@ json_record(ack_json *j, const ack_record *rec)
 	JS(ack_json_key(j, "recipients"));
 	JS(ack_json_arr_open(j));
 	for (size_t i = 0; i < rec->nrcpt; i++)
-		JS(json_rcpt(j, &rec->rcpt[i]));
+		JS(json_rcpt(j, &rec->rcpt[i], h));
 	JS(ack_json_arr_close(j));
+	JS(json_events(j, h, NULL));
 	return ack_json_obj_close(j);
 }
 
@@ -110,6 +185,30 @@ show_field(const char *name, const char *value)
 	printf("%-11s ", name);
 	put_safe(value ? value : "-");
 	putchar('\n');
+}
+
+static void
+show_history(const struct history *h)
+{
+	struct table t;
+	char when[64];
+
+	if (h->n == 0)
+		return;
+	printf("\nHistory\n");
+	table_init(&t, 6);
+	table_row(&t, "  TIME", "RECIPIENT", "EVENT", "ACTION", "STATUS", "DETAIL");
+	for (size_t i = 0; i < h->n; i++) {
+		const ack_event *e = &h->v[i];
+		char col[80];
+
+		fmt_local_time(e->time, when, sizeof when);
+		snprintf(col, sizeof col, "  %s", when);
+		table_row(&t, col, e->recipient, e->kind, e->action, e->status,
+		    e->detail);
+	}
+	table_print(&t);
+	table_free(&t);
 }
 
 static void
@@ -149,6 +248,7 @@ cmd_show(int argc, char **argv)
 {
 	struct ctl c = { 0 };
 	char token[ACK_TOKEN_LEN + 1];
+	struct history h = { 0 };
 	ack_record rec;
 	int i, rc;
 
@@ -171,20 +271,25 @@ cmd_show(int argc, char **argv)
 		ctl_close(&c);
 		return EXIT_USAGE;
 	}
+	if (ack_store_message_events(c.store, token, history_add, &h) != ACK_OK)
+		fail(0, "%s: the event history cannot be read: %s", argv[i],
+		    ack_store_errmsg(c.store));
 	if (c.json) {
 		ack_buf b;
 		ack_json j;
 
 		ack_buf_init(&b, 0);
 		ack_json_init(&j, &b);
-		if (json_record(&j, &rec) != ACK_OK)
+		if (json_record(&j, &rec, &h) != ACK_OK)
 			rc = fail(EXIT_USAGE, "out of memory");
 		else
 			put_json_line(&b);
 		ack_buf_free(&b);
 	} else {
 		show_human(&rec);
+		show_history(&h);
 	}
+	history_free(&h);
 	ack_record_free(&rec);
 	ctl_close(&c);
 	return rc == ACK_OK ? 0 : EXIT_USAGE;
