@@ -334,3 +334,35 @@ ack_safe_text(ack_buf *out, const char *str, size_t n)
 		rc = ack_buf_add(out, s + run, i - run);
 	return rc;
 }
+
+int
+ack_json_kstr(ack_json *j, const char *k, const char *s)
+{
+	int rc = ack_json_key(j, k);
+
+	return rc != ACK_OK ? rc : ack_json_str(j, s);
+}
+
+int
+ack_json_kint(ack_json *j, const char *k, int64_t v)
+{
+	int rc = ack_json_key(j, k);
+
+	return rc != ACK_OK ? rc : ack_json_int(j, v);
+}
+
+int
+ack_json_kbool(ack_json *j, const char *k, bool v)
+{
+	int rc = ack_json_key(j, k);
+
+	return rc != ACK_OK ? rc : ack_json_bool(j, v);
+}
+
+int
+ack_json_ktime(ack_json *j, const char *k, int64_t t)
+{
+	int rc = ack_json_key(j, k);
+
+	return rc != ACK_OK ? rc : ack_json_time(j, t);
+}

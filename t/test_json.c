@@ -259,10 +259,37 @@ test_safe_text(void)
 	ack_buf_free(&b);
 }
 
+static void
+test_members(void)
+{
+	ack_buf b;
+	ack_json j;
+	int rc = 0;
+
+	ack_buf_init(&b, 0);
+	ack_json_init(&j, &b);
+	rc |= ack_json_obj_open(&j);
+	rc |= ack_json_kstr(&j, "s", "v");
+	rc |= ack_json_kstr(&j, "n", NULL);
+	rc |= ack_json_kint(&j, "i", -7);
+	rc |= ack_json_kbool(&j, "b", false);
+	rc |= ack_json_ktime(&j, "t", 86400);
+	rc |= ack_json_ktime(&j, "z", 0);
+	rc |= ack_json_obj_close(&j);
+	is_int(rc, ACK_OK, "member helpers succeed");
+	is_str(b.data, "{\"s\":\"v\",\"n\":null,\"i\":-7,\"b\":false,"
+	    "\"t\":\"1970-01-02T00:00:00Z\",\"z\":null}", "member helpers' output");
+	ack_buf_reset(&b);
+	ack_json_init(&j, &b);
+	ok(ack_json_kstr(&j, "k", "v") != ACK_OK, "a member outside an object is refused");
+	ack_buf_free(&b);
+}
+
 int
 main(void)
 {
 	test_nested();
+	test_members();
 	test_misuse();
 	test_lines_and_depth();
 	test_strings();
