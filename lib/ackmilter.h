@@ -378,6 +378,11 @@ int ack_json_bool(ack_json *j, bool v) ACK_WUR;
 int ack_json_null(ack_json *j) ACK_WUR;
 /* RFC 3339 UTC ("2026-11-26T06:07:44Z"); 0 writes null. */
 int ack_json_time(ack_json *j, int64_t t) ACK_WUR;
+/* A member in one call: key, then the value as above. */
+int ack_json_kstr(ack_json *j, const char *k, const char *s) ACK_WUR;
+int ack_json_kint(ack_json *j, const char *k, int64_t v) ACK_WUR;
+int ack_json_kbool(ack_json *j, const char *k, bool v) ACK_WUR;
+int ack_json_ktime(ack_json *j, const char *k, int64_t t) ACK_WUR;
 /* Escape arbitrary bytes for a terminal: controls and invalid UTF-8 as \xNN. */
 int ack_safe_text(ack_buf *out, const char *s, size_t n) ACK_WUR;
 /* Format a unix time as RFC 3339 UTC into out (at least 21 bytes). */
