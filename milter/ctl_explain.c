@@ -340,10 +340,8 @@ human_head(const ack_record *rec, int64_t now)
 static int
 json_words(ack_json *j, const struct words *w)
 {
-	JS(ack_json_key(j, "explanation"));
-	JS(ack_json_str(j, w->known));
-	JS(ack_json_key(j, "why_missing"));
-	JS(ack_json_str(j, w->why));
+	JS(ack_json_kstr(j, "explanation", w->known));
+	JS(ack_json_kstr(j, "why_missing", w->why));
 	JS(ack_json_key(j, "next"));
 	return ack_json_str(j, w->next);
 }
@@ -357,12 +355,9 @@ json_status(ack_json *j, const char *status)
 	if (!status_lookup(status, &st))
 		return ack_json_null(j);
 	JS(ack_json_obj_open(j));
-	JS(ack_json_key(j, "class"));
-	JS(ack_json_str(j, st.class_));
-	JS(ack_json_key(j, "subject"));
-	JS(ack_json_str(j, st.subject));
-	JS(ack_json_key(j, "detail"));
-	JS(ack_json_str(j, st.detail));
+	JS(ack_json_kstr(j, "class", st.class_));
+	JS(ack_json_kstr(j, "subject", st.subject));
+	JS(ack_json_kstr(j, "detail", st.detail));
 	return ack_json_obj_close(j);
 }
 
@@ -374,31 +369,22 @@ json_rcpt(ack_json *j, const ack_record *rec, const ack_rcpt *r)
 	dsn_words(rec, r, &dw);
 	mdn_words(rec, r, &mw);
 	JS(ack_json_obj_open(j));
-	JS(ack_json_key(j, "address"));
-	JS(ack_json_str(j, r->address));
+	JS(ack_json_kstr(j, "address", r->address));
 	JS(ack_json_key(j, "dsn"));
 	JS(ack_json_obj_open(j));
-	JS(ack_json_key(j, "state"));
-	JS(ack_json_str(j, ack_dsn_state_name(r->dsn_state)));
-	JS(ack_json_key(j, "status"));
-	JS(ack_json_str(j, r->dsn_status));
+	JS(ack_json_kstr(j, "state", ack_dsn_state_name(r->dsn_state)));
+	JS(ack_json_kstr(j, "status", r->dsn_status));
 	JS(json_status(j, r->dsn_status));
-	JS(ack_json_key(j, "reason"));
-	JS(ack_json_str(j, r->dsn_reason));
-	JS(ack_json_key(j, "diagnostic"));
-	JS(ack_json_str(j, r->dsn_diagnostic));
-	JS(ack_json_key(j, "updated"));
-	JS(ack_json_time(j, r->dsn_updated));
+	JS(ack_json_kstr(j, "reason", r->dsn_reason));
+	JS(ack_json_kstr(j, "diagnostic", r->dsn_diagnostic));
+	JS(ack_json_ktime(j, "updated", r->dsn_updated));
 	JS(json_words(j, &dw));
 	JS(ack_json_obj_close(j));
 	JS(ack_json_key(j, "mdn"));
 	JS(ack_json_obj_open(j));
-	JS(ack_json_key(j, "state"));
-	JS(ack_json_str(j, ack_mdn_state_name(r->mdn_state)));
-	JS(ack_json_key(j, "disposition"));
-	JS(ack_json_str(j, r->mdn_disposition));
-	JS(ack_json_key(j, "updated"));
-	JS(ack_json_time(j, r->mdn_updated));
+	JS(ack_json_kstr(j, "state", ack_mdn_state_name(r->mdn_state)));
+	JS(ack_json_kstr(j, "disposition", r->mdn_disposition));
+	JS(ack_json_ktime(j, "updated", r->mdn_updated));
 	JS(json_words(j, &mw));
 	JS(ack_json_obj_close(j));
 	return ack_json_obj_close(j);
@@ -421,16 +407,11 @@ explain_json(const ack_record *rec, const char *who)
 	ack_buf_init(&b, 0);
 	ack_json_init(&j, &b);
 	rc = ack_json_obj_open(&j);
-	rc = rc ? rc : ack_json_key(&j, "token");
-	rc = rc ? rc : ack_json_str(&j, m->token);
-	rc = rc ? rc : ack_json_key(&j, "message_id");
-	rc = rc ? rc : ack_json_str(&j, m->message_id);
-	rc = rc ? rc : ack_json_key(&j, "sender");
-	rc = rc ? rc : ack_json_str(&j, m->sender);
-	rc = rc ? rc : ack_json_key(&j, "submitted");
-	rc = rc ? rc : ack_json_time(&j, m->submitted);
-	rc = rc ? rc : ack_json_key(&j, "queue_id");
-	rc = rc ? rc : ack_json_str(&j, m->queue_id);
+	rc = rc ? rc : ack_json_kstr(&j, "token", m->token);
+	rc = rc ? rc : ack_json_kstr(&j, "message_id", m->message_id);
+	rc = rc ? rc : ack_json_kstr(&j, "sender", m->sender);
+	rc = rc ? rc : ack_json_ktime(&j, "submitted", m->submitted);
+	rc = rc ? rc : ack_json_kstr(&j, "queue_id", m->queue_id);
 	rc = rc ? rc : ack_json_key(&j, "recipients");
 	rc = rc ? rc : ack_json_arr_open(&j);
 	for (size_t i = 0; rc == ACK_OK && i < rec->nrcpt; i++)

@@ -44,22 +44,14 @@ static int
 event_json(ack_json *j, const ack_event *e)
 {
 	JS(ack_json_obj_open(j));
-	JS(ack_json_key(j, "cursor"));
-	JS(ack_json_int(j, (int64_t)e->seq));
-	JS(ack_json_key(j, "time"));
-	JS(ack_json_time(j, e->time));
-	JS(ack_json_key(j, "token"));
-	JS(ack_json_str(j, e->token));
-	JS(ack_json_key(j, "recipient"));
-	JS(ack_json_str(j, e->recipient));
-	JS(ack_json_key(j, "kind"));
-	JS(ack_json_str(j, e->kind));
-	JS(ack_json_key(j, "action"));
-	JS(ack_json_str(j, e->action));
-	JS(ack_json_key(j, "status"));
-	JS(ack_json_str(j, e->status));
-	JS(ack_json_key(j, "detail"));
-	JS(ack_json_str(j, e->detail));
+	JS(ack_json_kint(j, "cursor", (int64_t)e->seq));
+	JS(ack_json_ktime(j, "time", e->time));
+	JS(ack_json_kstr(j, "token", e->token));
+	JS(ack_json_kstr(j, "recipient", e->recipient));
+	JS(ack_json_kstr(j, "kind", e->kind));
+	JS(ack_json_kstr(j, "action", e->action));
+	JS(ack_json_kstr(j, "status", e->status));
+	JS(ack_json_kstr(j, "detail", e->detail));
 	return ack_json_obj_close(j);
 }
 
@@ -260,24 +252,15 @@ ingest_json(struct ingest *in, const char *src, const ack_report *r,
 	ack_buf_reset(&in->line);
 	ack_json_init(&j, &in->line);
 	JS(ack_json_obj_open(&j));
-	JS(ack_json_key(&j, "source"));
-	JS(ack_json_str(&j, src));
-	JS(ack_json_key(&j, "kind"));
-	JS(ack_json_str(&j, ack_report_kind_name(r->kind)));
-	JS(ack_json_key(&j, "result"));
-	JS(ack_json_str(&j, what));
-	JS(ack_json_key(&j, "token"));
-	JS(ack_json_str(&j, token));
-	JS(ack_json_key(&j, "found_by"));
-	JS(ack_json_str(&j, where));
-	JS(ack_json_key(&j, "updated"));
-	JS(ack_json_int(&j, res->updated));
-	JS(ack_json_key(&j, "added"));
-	JS(ack_json_int(&j, res->added));
-	JS(ack_json_key(&j, "events"));
-	JS(ack_json_int(&j, res->events));
-	JS(ack_json_key(&j, "duplicate"));
-	JS(ack_json_int(&j, res->duplicate));
+	JS(ack_json_kstr(&j, "source", src));
+	JS(ack_json_kstr(&j, "kind", ack_report_kind_name(r->kind)));
+	JS(ack_json_kstr(&j, "result", what));
+	JS(ack_json_kstr(&j, "token", token));
+	JS(ack_json_kstr(&j, "found_by", where));
+	JS(ack_json_kint(&j, "updated", res->updated));
+	JS(ack_json_kint(&j, "added", res->added));
+	JS(ack_json_kint(&j, "events", res->events));
+	JS(ack_json_kint(&j, "duplicate", res->duplicate));
 	JS(ack_json_obj_close(&j));
 	put_json_line(&in->line);
 	return ACK_OK;

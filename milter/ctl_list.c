@@ -248,33 +248,20 @@ static int
 row_json(ack_json *j, const struct row *w, const struct filter *f, int64_t now)
 {
 	JS(ack_json_obj_open(j));
-	JS(ack_json_key(j, "submitted"));
-	JS(ack_json_time(j, w->submitted));
-	JS(ack_json_key(j, "token"));
-	JS(ack_json_str(j, w->token));
-	JS(ack_json_key(j, "message_id"));
-	JS(ack_json_str(j, w->message_id));
-	JS(ack_json_key(j, "sender"));
-	JS(ack_json_str(j, w->sender));
-	JS(ack_json_key(j, "recipient"));
-	JS(ack_json_str(j, w->address));
-	JS(ack_json_key(j, "dsn"));
-	JS(ack_json_str(j, ack_dsn_state_name(w->dsn)));
-	JS(ack_json_key(j, "dsn_updated"));
-	JS(ack_json_time(j, w->dsn_updated));
-	JS(ack_json_key(j, "mdn"));
-	JS(ack_json_str(j, ack_mdn_state_name(w->mdn)));
-	JS(ack_json_key(j, "mdn_updated"));
-	JS(ack_json_time(j, w->mdn_updated));
-	JS(ack_json_key(j, "status"));
-	JS(ack_json_str(j, w->status));
-	JS(ack_json_key(j, "reason"));
-	JS(ack_json_str(j, w->reason));
-	JS(ack_json_key(j, "diagnostic"));
-	JS(ack_json_str(j, w->diagnostic));
+	JS(ack_json_ktime(j, "submitted", w->submitted));
+	JS(ack_json_kstr(j, "token", w->token));
+	JS(ack_json_kstr(j, "message_id", w->message_id));
+	JS(ack_json_kstr(j, "sender", w->sender));
+	JS(ack_json_kstr(j, "recipient", w->address));
+	JS(ack_json_kstr(j, "dsn", ack_dsn_state_name(w->dsn)));
+	JS(ack_json_ktime(j, "dsn_updated", w->dsn_updated));
+	JS(ack_json_kstr(j, "mdn", ack_mdn_state_name(w->mdn)));
+	JS(ack_json_ktime(j, "mdn_updated", w->mdn_updated));
+	JS(ack_json_kstr(j, "status", w->status));
+	JS(ack_json_kstr(j, "reason", w->reason));
+	JS(ack_json_kstr(j, "diagnostic", w->diagnostic));
 	if (f->expect != EXPECT_NONE) {
-		JS(ack_json_key(j, "age"));
-		JS(ack_json_int(j, now - w->submitted));
+		JS(ack_json_kint(j, "age", now - w->submitted));
 	}
 	return ack_json_obj_close(j);
 }
@@ -624,8 +611,7 @@ json_delay(ack_json *j, const char *name, const struct delays *d)
 {
 	JS(ack_json_key(j, name));
 	JS(ack_json_obj_open(j));
-	JS(ack_json_key(j, "count"));
-	JS(ack_json_int(j, (int64_t)d->n));
+	JS(ack_json_kint(j, "count", (int64_t)d->n));
 	JS(ack_json_key(j, "median"));
 	JS(d->n ? ack_json_int(j, percentile(d, 50)) : ack_json_null(j));
 	JS(ack_json_key(j, "p90"));
@@ -661,8 +647,7 @@ json_tally(ack_json *j, const struct tally *t)
 		t->waiting, t->displayed };
 
 	JS(ack_json_obj_open(j));
-	JS(ack_json_key(j, "key"));
-	JS(ack_json_str(j, t->key));
+	JS(ack_json_kstr(j, "key", t->key));
 	for (size_t i = 0; i < 6; i++) {
 		JS(ack_json_key(j, names[i]));
 		JS(ack_json_int(j, (int64_t)v[i]));
@@ -679,17 +664,14 @@ json_lists(ack_json *j, const struct stats *st)
 	JS(ack_json_arr_open(j));
 	for (size_t i = 0; i < st->nreasons && i < TOP_REASONS; i++) {
 		JS(ack_json_obj_open(j));
-		JS(ack_json_key(j, "reason"));
-		JS(ack_json_str(j, st->reasons[i].key));
-		JS(ack_json_key(j, "count"));
-		JS(ack_json_int(j, (int64_t)st->reasons[i].rcpt));
+		JS(ack_json_kstr(j, "reason", st->reasons[i].key));
+		JS(ack_json_kint(j, "count", (int64_t)st->reasons[i].rcpt));
 		JS(ack_json_obj_close(j));
 	}
 	JS(ack_json_arr_close(j));
 	if (st->by == BY_NONE)
 		return ACK_OK;
-	JS(ack_json_key(j, "by"));
-	JS(ack_json_str(j, by[st->by]));
+	JS(ack_json_kstr(j, "by", by[st->by]));
 	JS(ack_json_key(j, "groups"));
 	JS(ack_json_arr_open(j));
 	for (size_t i = 0; i < st->ngroups; i++)
@@ -707,12 +689,9 @@ stats_json(const struct stats *st)
 	ack_buf_init(&b, 0);
 	ack_json_init(&j, &b);
 	rc = ack_json_obj_open(&j);
-	rc = rc ? rc : ack_json_key(&j, "since");
-	rc = rc ? rc : ack_json_time(&j, st->has_since ? st->since : 0);
-	rc = rc ? rc : ack_json_key(&j, "messages");
-	rc = rc ? rc : ack_json_int(&j, (int64_t)st->messages);
-	rc = rc ? rc : ack_json_key(&j, "recipients");
-	rc = rc ? rc : ack_json_int(&j, (int64_t)st->recipients);
+	rc = rc ? rc : ack_json_ktime(&j, "since", st->has_since ? st->since : 0);
+	rc = rc ? rc : ack_json_kint(&j, "messages", (int64_t)st->messages);
+	rc = rc ? rc : ack_json_kint(&j, "recipients", (int64_t)st->recipients);
 	rc = rc ? rc : json_states(&j, st);
 	rc = rc ? rc : ack_json_key(&j, "delivery_rate");
 	rc = rc ? rc : json_ratio(&j, st->dsn[ACK_DSN_DELIVERED] + st->dsn[ACK_DSN_RELAYED] +

@@ -46,18 +46,12 @@ purge_json(const struct purge_opts *o, int64_t before, const ack_purge_result *r
 	ack_buf_init(&b, 0);
 	ack_json_init(&j, &b);
 	rc = ack_json_obj_open(&j);
-	rc = rc ? rc : ack_json_key(&j, "dry_run");
-	rc = rc ? rc : ack_json_bool(&j, o->dry);
-	rc = rc ? rc : ack_json_key(&j, "before");
-	rc = rc ? rc : ack_json_time(&j, before);
-	rc = rc ? rc : ack_json_key(&j, "messages");
-	rc = rc ? rc : ack_json_int(&j, (int64_t)r->messages);
-	rc = rc ? rc : ack_json_key(&j, "recipients");
-	rc = rc ? rc : ack_json_int(&j, (int64_t)r->recipients);
-	rc = rc ? rc : ack_json_key(&j, "events");
-	rc = rc ? rc : ack_json_int(&j, (int64_t)r->events);
-	rc = rc ? rc : ack_json_key(&j, "index_entries");
-	rc = rc ? rc : ack_json_int(&j, (int64_t)r->index);
+	rc = rc ? rc : ack_json_kbool(&j, "dry_run", o->dry);
+	rc = rc ? rc : ack_json_ktime(&j, "before", before);
+	rc = rc ? rc : ack_json_kint(&j, "messages", (int64_t)r->messages);
+	rc = rc ? rc : ack_json_kint(&j, "recipients", (int64_t)r->recipients);
+	rc = rc ? rc : ack_json_kint(&j, "events", (int64_t)r->events);
+	rc = rc ? rc : ack_json_kint(&j, "index_entries", (int64_t)r->index);
 	rc = rc ? rc : ack_json_obj_close(&j);
 	if (rc == ACK_OK)
 		put_json_line(&b);

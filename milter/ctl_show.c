@@ -72,18 +72,12 @@ json_events(ack_json *j, const struct history *h, const char *address)
 		if (!event_of(e, address))
 			continue;
 		JS(ack_json_obj_open(j));
-		JS(ack_json_key(j, "cursor"));
-		JS(ack_json_int(j, (int64_t)e->seq));
-		JS(ack_json_key(j, "time"));
-		JS(ack_json_time(j, e->time));
-		JS(ack_json_key(j, "kind"));
-		JS(ack_json_str(j, e->kind));
-		JS(ack_json_key(j, "action"));
-		JS(ack_json_str(j, e->action));
-		JS(ack_json_key(j, "status"));
-		JS(ack_json_str(j, e->status));
-		JS(ack_json_key(j, "detail"));
-		JS(ack_json_str(j, e->detail));
+		JS(ack_json_kint(j, "cursor", (int64_t)e->seq));
+		JS(ack_json_ktime(j, "time", e->time));
+		JS(ack_json_kstr(j, "kind", e->kind));
+		JS(ack_json_kstr(j, "action", e->action));
+		JS(ack_json_kstr(j, "status", e->status));
+		JS(ack_json_kstr(j, "detail", e->detail));
 		JS(ack_json_obj_close(j));
 	}
 	return ack_json_arr_close(j);
@@ -105,18 +99,12 @@ json_dsn(ack_json *j, const ack_rcpt *r)
 {
 	JS(ack_json_key(j, "dsn"));
 	JS(ack_json_obj_open(j));
-	JS(ack_json_key(j, "state"));
-	JS(ack_json_str(j, ack_dsn_state_name(r->dsn_state)));
-	JS(ack_json_key(j, "status"));
-	JS(ack_json_str(j, r->dsn_status));
-	JS(ack_json_key(j, "diagnostic"));
-	JS(ack_json_str(j, r->dsn_diagnostic));
-	JS(ack_json_key(j, "remote_mta"));
-	JS(ack_json_str(j, r->dsn_remote_mta));
-	JS(ack_json_key(j, "reason"));
-	JS(ack_json_str(j, r->dsn_reason));
-	JS(ack_json_key(j, "updated"));
-	JS(ack_json_time(j, r->dsn_updated));
+	JS(ack_json_kstr(j, "state", ack_dsn_state_name(r->dsn_state)));
+	JS(ack_json_kstr(j, "status", r->dsn_status));
+	JS(ack_json_kstr(j, "diagnostic", r->dsn_diagnostic));
+	JS(ack_json_kstr(j, "remote_mta", r->dsn_remote_mta));
+	JS(ack_json_kstr(j, "reason", r->dsn_reason));
+	JS(ack_json_ktime(j, "updated", r->dsn_updated));
 	return ack_json_obj_close(j);
 }
 
@@ -125,12 +113,9 @@ json_mdn(ack_json *j, const ack_rcpt *r)
 {
 	JS(ack_json_key(j, "mdn"));
 	JS(ack_json_obj_open(j));
-	JS(ack_json_key(j, "state"));
-	JS(ack_json_str(j, ack_mdn_state_name(r->mdn_state)));
-	JS(ack_json_key(j, "disposition"));
-	JS(ack_json_str(j, r->mdn_disposition));
-	JS(ack_json_key(j, "updated"));
-	JS(ack_json_time(j, r->mdn_updated));
+	JS(ack_json_kstr(j, "state", ack_mdn_state_name(r->mdn_state)));
+	JS(ack_json_kstr(j, "disposition", r->mdn_disposition));
+	JS(ack_json_ktime(j, "updated", r->mdn_updated));
 	return ack_json_obj_close(j);
 }
 
@@ -138,10 +123,8 @@ static int
 json_rcpt(ack_json *j, const ack_rcpt *r, const struct history *h)
 {
 	JS(ack_json_obj_open(j));
-	JS(ack_json_key(j, "address"));
-	JS(ack_json_str(j, r->address));
-	JS(ack_json_key(j, "orcpt"));
-	JS(ack_json_str(j, r->orcpt));
+	JS(ack_json_kstr(j, "address", r->address));
+	JS(ack_json_kstr(j, "orcpt", r->orcpt));
 	JS(ack_json_key(j, "notify"));
 	JS(json_notify(j, r->notify));
 	JS(json_dsn(j, r));
@@ -156,20 +139,13 @@ json_record(ack_json *j, const ack_record *rec, const struct history *h)
 	const ack_msg *m = &rec->msg;
 
 	JS(ack_json_obj_open(j));
-	JS(ack_json_key(j, "token"));
-	JS(ack_json_str(j, m->token));
-	JS(ack_json_key(j, "message_id"));
-	JS(ack_json_str(j, m->message_id));
-	JS(ack_json_key(j, "sender"));
-	JS(ack_json_str(j, m->sender));
-	JS(ack_json_key(j, "submitted"));
-	JS(ack_json_time(j, m->submitted));
-	JS(ack_json_key(j, "queue_id"));
-	JS(ack_json_str(j, m->queue_id));
-	JS(ack_json_key(j, "ret"));
-	JS(ack_json_str(j, m->flags & ACK_MSG_RET_FULL ? "FULL" : "HDRS"));
-	JS(ack_json_key(j, "read_receipt_requested"));
-	JS(ack_json_bool(j, (m->flags & ACK_MSG_MDN_REQ) != 0));
+	JS(ack_json_kstr(j, "token", m->token));
+	JS(ack_json_kstr(j, "message_id", m->message_id));
+	JS(ack_json_kstr(j, "sender", m->sender));
+	JS(ack_json_ktime(j, "submitted", m->submitted));
+	JS(ack_json_kstr(j, "queue_id", m->queue_id));
+	JS(ack_json_kstr(j, "ret", m->flags & ACK_MSG_RET_FULL ? "FULL" : "HDRS"));
+	JS(ack_json_kbool(j, "read_receipt_requested", (m->flags & ACK_MSG_MDN_REQ) != 0));
 	JS(ack_json_key(j, "recipients"));
 	JS(ack_json_arr_open(j));
 	for (size_t i = 0; i < rec->nrcpt; i++)
