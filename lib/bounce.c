@@ -1,3 +1,569 @@
-/* bounce.c - being written */
+/*
+ * bounce.c - non-standard bounces and auto-replies, on top of the report
+ * parser's text hooks and the pattern library (patterns.c).  At eom, for
+ * a message that is no RFC report, it decides bounce / autoreply / none
+ * from the header hints and the rules, then finds the failed recipients
+ * (text, X-Failed-Recipients, the returned message's To:), their action,
+ * status and reason.  It also gives every DSN recipient its reason and
+ * hard/soft flag, refining a vague status's reason from the diagnostic.
+ */
 #include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
 #include "internal.h"
+#include "mime.h"
+
+#define RCPT_MAX 100        /* recipients taken from one text */
+#define BLOCK_MAX 2048      /* bytes of text after a recipient searched */
+#define DIAG_MAX 400        /* bytes kept as a bounce's diagnostic */
+#define PRE_MAX 4096        /* bytes before the first recipient searched */
+#define SUBJECT_MAX 2048    /* bytes of a decoded subject */
+#define DETECT_MAX 8192     /* bytes of text the detection rules look at */
+
+typedef struct found {
+	size_t pos, end;       /* where the rule matched in the text */
+	char addr[256];
+} found;
+
+typedef struct scan {
+	ack_parser *p;
+	const ack_patterns *pt;
+	void *md;
+	const char *text;
+	size_t len;            /* text up to the returned message */
+	const char *scope[ACK__SCOPE__COUNT];
+	size_t slen[ACK__SCOPE__COUNT];
+	found *f;
+	size_t nf;
+	bool delayed;
+	ack_buf subject;       /* the Subject, RFC 2047 words decoded */
+	const char *text_reason; /* the reason the whole text gives */
+	bool text_reason_done;
+} scan;
+
+/* Does any rule of type match in scope?  The leftmost match into *m. */
+static bool
+any_rule(scan *s, int type, int scope, ack__match *m)
+{
+	ack__match tmp;
+
+	if (s->scope[scope] == NULL)
+		return false;
+	return ack__pat_match_any(s->pt, type, scope, s->md, s->scope[scope],
+	    s->slen[scope], 0, m ? m : &tmp, m != NULL);
+}
+
+/* ------------------------------------------------------------- subject */
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = (char)(c | 0x20);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Decode the text of one Q-encoded word (RFC 2047 section 4.2). */
+static int
+q_decode(ack_buf *out, const char *t, size_t n)
+{
+	int rc = ACK_OK;
+
+	for (size_t i = 0; i < n && rc == ACK_OK; i++) {
+		char c = t[i];
+
+		if (c == '_')
+			c = ' ';
+		else if (c == '=' && i + 2 < n && hexval(t[i + 1]) >= 0 &&
+		    hexval(t[i + 2]) >= 0) {
+			c = (char)(hexval(t[i + 1]) * 16 + hexval(t[i + 2]));
+			i += 2;
+		}
+		rc = ack__buf_add_capped(out, &c, 1);
+	}
+	return rc;
+}
+
+/* One "=?charset?X?text?=" at v: decoded into out; its length or 0. */
+static size_t
+encoded_word(ack_buf *out, const char *v)
+{
+	const char *q1, *q2, *end;
+
+	if (v[0] != '=' || v[1] != '?' || (q1 = strchr(v + 2, '?')) == NULL ||
+	    q1[1] == '\0' || q1[2] != '?' || (end = strstr(q1 + 3, "?=")) == NULL)
+		return 0;
+	q2 = q1 + 3;
+	if ((q1[1] | 0x20) == 'b')
+		(void)ack__b64_decode(out, q2, (size_t)(end - q2));
+	else if ((q1[1] | 0x20) == 'q')
+		(void)q_decode(out, q2, (size_t)(end - q2));
+	else
+		return 0;
+	return (size_t)(end + 2 - v);
+}
+
+/* The subject with encoded words decoded (charsets are not converted:
+ * the rules look for ASCII words and UTF-8 or legacy bytes alike). */
+static void
+decode_subject(ack_buf *out, const char *v)
+{
+	bool after_word = false;
+
+	while (v && *v && !out->truncated) {
+		size_t n = encoded_word(out, v), sp;
+
+		if (n > 0) {
+			v += n;
+			after_word = true;
+			continue;
+		}
+		sp = strspn(v, " \t");
+		if (sp > 0 && after_word && v[sp] == '=' && v[sp + 1] == '?') {
+			v += sp; /* blanks between two encoded words vanish */
+			continue;
+		}
+		after_word = false;
+		(void)ack__buf_add_capped(out, v, sp > 0 ? sp : 1);
+		v += sp > 0 ? sp : 1;
+	}
+}
+
+/* ------------------------------------------------------------ detection */
+
+static bool
+header_has(const ack_parser *p, const char *name, const char *word)
+{
+	const char *v = ack__parser_header_value(p, name);
+
+	if (v == NULL)
+		return false;
+	return word == NULL || ack__strncasecmp(v, word, strlen(word)) == 0;
+}
+
+/* RFC 3834 and the common non-standard auto-reply headers. */
+static bool
+autoreply_headers(const ack_parser *p)
+{
+	return header_has(p, "auto-submitted", "auto-replied") ||
+	    header_has(p, "x-autoreply", NULL) ||
+	    header_has(p, "x-autorespond", NULL) ||
+	    header_has(p, "precedence", "auto_reply");
+}
+
+/* Count the bounce hints: one per scope, none when a notbounce rule says so. */
+static int
+bounce_hints(scan *s)
+{
+	int n = 0;
+
+	for (int sc = 0; sc < ACK__SCOPE__COUNT; sc++)
+		if (any_rule(s, ACK__PAT_NOTBOUNCE, sc, NULL))
+			return 0;
+	for (int sc = 0; sc < ACK__SCOPE__COUNT; sc++)
+		if (any_rule(s, ACK__PAT_BOUNCE, sc, NULL))
+			n++;
+	return n;
+}
+
+static int
+decide_kind(scan *s)
+{
+	bool sig = any_rule(s, ACK__PAT_SIGNATURE, ACK__SCOPE_BODY, NULL);
+
+	if (sig || ack__parser_header_value(s->p, "x-failed-recipients"))
+		return ACK_KIND_BOUNCE;
+	if (autoreply_headers(s->p) ||
+	    any_rule(s, ACK__PAT_AUTOREPLY, ACK__SCOPE_SUBJECT, NULL) ||
+	    any_rule(s, ACK__PAT_AUTOREPLY, ACK__SCOPE_FROM, NULL) ||
+	    any_rule(s, ACK__PAT_AUTOREPLY, ACK__SCOPE_BODY, NULL))
+		return ACK_KIND_AUTOREPLY;
+	return bounce_hints(s) >= 2 ? ACK_KIND_BOUNCE : ACK_KIND_NONE;
+}
+
+/* After eoh: may this message be a bounce or an auto-reply?  Headers
+ * only (the subject and From rules, short strings), so that ordinary
+ * mail never reaches the body rules. */
+bool
+ack__bounce_candidate(const ack_parser *p)
+{
+	scan s;
+	bool yes;
+
+	if (ack__parser_header_value(p, "x-failed-recipients") ||
+	    header_has(p, "auto-submitted", NULL) || autoreply_headers(p))
+		return true;
+	memset(&s, 0, sizeof s);
+	s.p = (ack_parser *)p;
+	s.pt = ack__parser_patterns(p);
+	if (s.pt == NULL || (s.md = ack__pat_md_new()) == NULL)
+		return s.pt != NULL; /* out of memory: let the parser decide */
+	ack_buf_init(&s.subject, SUBJECT_MAX);
+	decode_subject(&s.subject, ack__parser_header_value(p, "subject"));
+	s.scope[ACK__SCOPE_SUBJECT] = s.subject.data;
+	s.scope[ACK__SCOPE_FROM] = ack__parser_header_value(p, "from");
+	for (int i = ACK__SCOPE_SUBJECT; i <= ACK__SCOPE_FROM; i++)
+		s.slen[i] = s.scope[i] ? strlen(s.scope[i]) : 0;
+	yes = false;
+	for (int sc = ACK__SCOPE_SUBJECT; sc <= ACK__SCOPE_FROM && !yes; sc++)
+		yes = any_rule(&s, ACK__PAT_BOUNCE, sc, NULL) ||
+		    any_rule(&s, ACK__PAT_AUTOREPLY, sc, NULL);
+	ack_buf_free(&s.subject);
+	ack__pat_md_free(s.md);
+	return yes;
+}
+
+/* ----------------------------------------------------------- recipients */
+
+static bool
+addr_char(char c)
+{
+	return c > ' ' && c < 127 && !strchr("<>()[],;:\"'\\", c);
+}
+
+/* Clean an address candidate into out: trim, one '@', a dot in the domain. */
+static bool
+clean_addr(const char *s, size_t n, char *out, size_t outlen)
+{
+	size_t a = 0, at = 0, k = 0;
+	const char *dot;
+
+	while (a < n && !addr_char(s[a]))
+		a++;
+	while (n > a && (!addr_char(s[n - 1]) || s[n - 1] == '.'))
+		n--;
+	if (n - a < 3 || n - a >= outlen)
+		return false;
+	for (size_t i = a; i < n; i++) {
+		if (!addr_char(s[i]))
+			return false;
+		if (s[i] == '@')
+			at++, k = i;
+	}
+	dot = memchr(s + k, '.', n - k);
+	if (at != 1 || k == a || k + 1 == n || dot == NULL)
+		return false;
+	memcpy(out, s + a, n - a);
+	out[n - a] = '\0';
+	return true;
+}
+
+static bool
+seen_addr(const scan *s, const char *addr)
+{
+	for (size_t i = 0; i < s->nf; i++)
+		if (ack__strcasecmp(s->f[i].addr, addr) == 0)
+			return true;
+	return false;
+}
+
+static void
+add_found(scan *s, const char *a, size_t n, size_t pos, size_t end)
+{
+	found *f;
+
+	if (s->nf >= RCPT_MAX)
+		return;
+	f = &s->f[s->nf];
+	if (!clean_addr(a, n, f->addr, sizeof f->addr) || seen_addr(s, f->addr))
+		return;
+	f->pos = pos;
+	f->end = end;
+	s->nf++;
+}
+
+/* Every match of every recipient rule in the text before the original. */
+static void
+text_recipients(scan *s)
+{
+	size_t n = ack__patterns_n(s->pt);
+	ack__match m;
+
+	for (size_t i = 0; i < n; i++) {
+		const ack__rule *r = ack__patterns_rule(s->pt, i);
+		size_t at = 0;
+
+		if (r->type != ACK__PAT_RECIPIENT)
+			continue;
+		while (s->nf < RCPT_MAX && at < s->len &&
+		    ack__pat_match(s->pt, r, s->md, s->text, s->len, at, &m)) {
+			add_found(s, s->text + m.gstart, m.gend - m.gstart, m.start, m.end);
+			at = m.end > at ? m.end : at + 1;
+		}
+	}
+}
+
+/* Comma or blank separated addresses (X-Failed-Recipients, To:). */
+static void
+list_recipients(scan *s, const char *v, size_t pos)
+{
+	while (v && *v && s->nf < RCPT_MAX) {
+		size_t n = strcspn(v, ",; \t");
+
+		add_found(s, v, n, pos, pos);
+		v += n;
+		v += strspn(v, ",; \t");
+	}
+}
+
+static int
+by_pos(const void *a, const void *b)
+{
+	const found *x = a, *y = b;
+
+	return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+/* ---------------------------------------------------- per-recipient data */
+
+/* The first reason rule matching s[0..n), in rule order; NULL if none. */
+static const char *
+reason_in(scan *s, const char *t, size_t n)
+{
+	size_t nr = ack__patterns_n(s->pt);
+	ack__match m;
+
+	for (size_t i = 0; i < nr; i++) {
+		const ack__rule *r = ack__patterns_rule(s->pt, i);
+
+		if (r->type == ACK__PAT_REASON &&
+		    ack__pat_match(s->pt, r, s->md, t, n, 0, &m))
+			return r->word;
+	}
+	return NULL;
+}
+
+/* A one-line diagnostic from t: blanks squeezed, capped. */
+static char *
+squeeze(const char *t, size_t n)
+{
+	char *d = malloc(DIAG_MAX + 1);
+	size_t k = 0;
+
+	if (d == NULL)
+		return NULL;
+	for (size_t i = 0; i < n && k < DIAG_MAX; i++) {
+		char c = t[i] == '\n' || t[i] == '\t' || t[i] == '\r' ? ' ' : t[i];
+
+		if (c == ' ' && (k == 0 || d[k - 1] == ' '))
+			continue;
+		d[k++] = c;
+	}
+	while (k > 0 && d[k - 1] == ' ')
+		k--;
+	d[k] = '\0';
+	return d;
+}
+
+/* Status: the text's own, else one implied by the reason and the class. */
+static char *
+pick_status(scan *s, const char *blk, size_t bn, const char *reason)
+{
+	char st[16];
+	int code;
+	bool temp = s->delayed;
+
+	if (ack__status_find(blk, bn, st, sizeof st) ||
+	    ack__status_find(s->text, s->len < PRE_MAX ? s->len : PRE_MAX, st,
+	        sizeof st)) {
+		if (st[0] != '2' && (!ack__status_vague(st) || reason == NULL))
+			return ack__strdup(st);
+		temp = st[0] == '4';
+	}
+	if ((code = ack__smtp_code_find(blk, bn)) == 0)
+		code = ack__smtp_code_find(s->text, s->len < PRE_MAX ? s->len : PRE_MAX);
+	if (code >= 400)
+		temp = code < 500;
+	return ack__strdup(ack__reason_status(reason, temp));
+}
+
+/*
+ * The reason of one recipient's block: a specific status in it speaks for
+ * itself (x.1.1, x.2.2 ...; not x.y.0, nor the policy subject x.7.x,
+ * whose reasons vary); else the reason rules on the block, then on the
+ * text.
+ */
+static const char *
+block_reason(scan *s, const char *blk, size_t n)
+{
+	const char *reason;
+	char st[16];
+
+	if (ack__status_find(blk, n, st, sizeof st) && st[0] != '2' &&
+	    st[2] != '0' && st[2] != '7' && strcmp(st + strlen(st) - 2, ".0") != 0)
+		return ack_status_reason(st);
+	if ((reason = reason_in(s, blk, n)) != NULL)
+		return reason;
+	if (!s->text_reason_done) {
+		s->text_reason = reason_in(s, s->text, s->len < PRE_MAX ?
+		    s->len : PRE_MAX);
+		s->text_reason_done = true;
+	}
+	return s->text_reason;
+}
+
+static int
+fill_rcpt(scan *s, size_t i)
+{
+	ack_report_rcpt *r = ack__report_add_rcpt(ack__parser_build(s->p));
+	size_t start = s->f[i].pos, end, skip;
+	const char *blk, *reason;
+
+	if (r == NULL)
+		return ACK_ENOMEM;
+	end = i + 1 < s->nf ? s->f[i + 1].pos : s->len;
+	if (start > s->len)
+		start = end = s->len;
+	if (end > start + BLOCK_MAX)
+		end = start + BLOCK_MAX;
+	if (end <= start)
+		end = s->len < start + BLOCK_MAX ? s->len : start + BLOCK_MAX;
+	blk = s->text + start;
+	reason = block_reason(s, blk, end - start);
+	r->final_recipient = ack__strdup(s->f[i].addr);
+	r->action = ack__strdup(s->delayed ? "delayed" : "failed");
+	r->status = pick_status(s, blk, end - start, reason);
+	skip = s->f[i].end > start && s->f[i].end < end ? s->f[i].end - start : 0;
+	r->diagnostic = squeeze(blk + skip, end - start - skip);
+	if (reason == NULL)
+		reason = ack_status_reason(r->status);
+	r->reason = reason ? ack__strdup(reason) : NULL;
+	r->hard = ack_reason_hard(reason, r->status);
+	if (!r->final_recipient || !r->action || !r->status || !r->diagnostic ||
+	    (reason && !r->reason))
+		return ACK_ENOMEM;
+	return ACK_OK;
+}
+
+static int
+extract(scan *s)
+{
+	ack__match m;
+	int rc = ACK_OK;
+
+	s->delayed = any_rule(s, ACK__PAT_DELAYED, ACK__SCOPE_SUBJECT, NULL) ||
+	    any_rule(s, ACK__PAT_DELAYED, ACK__SCOPE_BODY, NULL);
+	s->slen[ACK__SCOPE_BODY] = s->len; /* the returned message may be far */
+	if (any_rule(s, ACK__PAT_ORIGINAL, ACK__SCOPE_BODY, &m))
+		s->len = m.start;
+	text_recipients(s);
+	if (s->nf == 0)
+		list_recipients(s, ack__parser_header_value(s->p, "x-failed-recipients"),
+		    0);
+	if (s->nf == 0)
+		list_recipients(s, ack__parser_returned_to(s->p), s->len);
+	qsort(s->f, s->nf, sizeof *s->f, by_pos);
+	for (size_t i = 0; i < s->nf && rc == ACK_OK; i++)
+		rc = fill_rcpt(s, i);
+	return rc;
+}
+
+static void
+scan_init(scan *s, ack_parser *p)
+{
+	memset(s, 0, sizeof *s);
+	s->p = p;
+	s->pt = ack__parser_patterns(p);
+	s->text = ack__parser_text(p, &s->len);
+	if (s->text == NULL)
+		s->text = "";
+	s->scope[ACK__SCOPE_BODY] = s->text;
+	s->slen[ACK__SCOPE_BODY] = s->len < DETECT_MAX ? s->len : DETECT_MAX;
+	ack_buf_init(&s->subject, SUBJECT_MAX);
+	decode_subject(&s->subject, ack__parser_header_value(p, "subject"));
+	s->scope[ACK__SCOPE_SUBJECT] = s->subject.data;
+	s->scope[ACK__SCOPE_FROM] = ack__parser_header_value(p, "from");
+	for (int i = ACK__SCOPE_SUBJECT; i <= ACK__SCOPE_FROM; i++)
+		s->slen[i] = s->scope[i] ? strlen(s->scope[i]) : 0;
+}
+
+/* The answering recipient of an auto-reply: its From address. */
+static int
+autoreply_rcpt(scan *s)
+{
+	const char *from = s->scope[ACK__SCOPE_FROM], *lt;
+	ack_report_rcpt *r;
+	char addr[256];
+
+	if (from == NULL)
+		return ACK_OK;
+	if ((lt = strrchr(from, '<')) != NULL)
+		from = lt + 1;
+	if (!clean_addr(from, strcspn(from, lt ? ">" : " \t"), addr, sizeof addr))
+		return ACK_OK;
+	if ((r = ack__report_add_rcpt(ack__parser_build(s->p))) == NULL)
+		return ACK_ENOMEM;
+	r->final_recipient = ack__strdup(addr);
+	r->action = ack__strdup("autoreplied");
+	return r->final_recipient && r->action ? ACK_OK : ACK_ENOMEM;
+}
+
+int
+ack__bounce_detect(ack_parser *p)
+{
+	ack__report_build *b = ack__parser_build(p);
+	scan s;
+	int rc = ACK_OK;
+
+	if (ack__parser_patterns(p) == NULL)
+		return ACK_OK;
+	scan_init(&s, p);
+	if ((s.md = ack__parser_md(p)) == NULL) {
+		ack_buf_free(&s.subject);
+		return ACK_ENOMEM;
+	}
+	b->r.kind = decide_kind(&s);
+	if (b->r.kind == ACK_KIND_AUTOREPLY)
+		rc = autoreply_rcpt(&s);
+	if (b->r.kind == ACK_KIND_BOUNCE) {
+		if ((s.f = calloc(RCPT_MAX, sizeof *s.f)) == NULL)
+			rc = ACK_ENOMEM;
+		else
+			rc = extract(&s);
+	}
+	free(s.f);
+	ack_buf_free(&s.subject);
+	return rc;
+}
+
+/* ------------------------------------------------------- classification */
+
+/* Reason and hard/soft of one DSN or bounce recipient. */
+static int
+classify_rcpt(scan *s, ack_report_rcpt *r)
+{
+	const char *reason = NULL;
+
+	if (r->reason != NULL || r->status == NULL || r->status[0] == '2')
+		return ACK_OK;
+	if (s->pt && r->diagnostic && ack__status_vague(r->status))
+		reason = reason_in(s, r->diagnostic, strlen(r->diagnostic));
+	if (reason == NULL)
+		reason = ack_status_reason(r->status);
+	r->hard = ack_reason_hard(reason, r->status);
+	if (reason && (r->reason = ack__strdup(reason)) == NULL)
+		return ACK_ENOMEM;
+	return ACK_OK;
+}
+
+int
+ack__bounce_classify(ack_parser *p)
+{
+	ack__report_build *b = ack__parser_build(p);
+	scan s;
+	int rc = ACK_OK;
+
+	if ((b->r.kind != ACK_KIND_DSN && b->r.kind != ACK_KIND_BOUNCE) ||
+	    b->r.nrcpt == 0)
+		return ACK_OK;
+	memset(&s, 0, sizeof s);
+	s.pt = ack__parser_patterns(p);
+	if (s.pt && (s.md = ack__parser_md(p)) == NULL)
+		return ACK_ENOMEM;
+	for (size_t i = 0; i < b->r.nrcpt && rc == ACK_OK; i++)
+		rc = classify_rcpt(&s, &b->r.rcpt[i]);
+	return rc;
+}

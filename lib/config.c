@@ -121,6 +121,10 @@ static const ack_config_key keys[] = {
 	  .def = "300", .min = 1, .max = 86400,
 	  .doc = "seconds to wait for the MTA before giving up a connection",
 	  .offset = FIELD(milter_timeout) },
+	{ .name = "PatternDir", .type = ACK_CT_PATH,
+	  .def = PKGDATADIR "/patterns",
+	  .doc = "directory of the *.pat files that recognise non-standard bounces and auto-replies",
+	  .offset = FIELD(pattern_dir) },
 	{ .name = NULL },
 };
 

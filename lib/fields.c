@@ -242,6 +242,7 @@ ack__report_add_rcpt(ack__report_build *b)
 	}
 	r = &b->r.rcpt[b->r.nrcpt++];
 	memset(r, 0, sizeof *r);
+	r->hard = -1;
 	b->rcpt_open = true;
 	return r;
 }
@@ -258,6 +259,7 @@ rcpt_clear(ack_report_rcpt *r)
 	free(r->last_attempt);
 	free(r->will_retry_until);
 	free(r->disposition);
+	free(r->reason);
 	memset(r, 0, sizeof *r);
 }
 

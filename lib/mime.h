@@ -126,4 +126,82 @@ const char *ack__parser_text(const ack_parser *p, size_t *len);
  * "auto-submitted", "content-type"; NULL when absent. */
 const char *ack__parser_header_value(const ack_parser *p, const char *name);
 
+/* The To: of the returned message (NULL when none), searched for in
+ * the body on first use when no returned part was seen. */
+const char *ack__parser_returned_to(ack_parser *p);
+/* The parser's PCRE2 match data (made on first use; NULL on ENOMEM). */
+void *ack__parser_md(ack_parser *p);
+/* The pattern set given to the parser, or NULL. */
+const ack_patterns *ack__parser_patterns(const ack_parser *p);
+/* The report being built (bounce.c adds recipients to it). */
+ack__report_build *ack__parser_build(ack_parser *p);
+
+/* ------------------------------------------------------------------ */
+/* patterns.c                                                          */
+/* ------------------------------------------------------------------ */
+
+#define ACK__PAT_SUBJECT_MAX 65536 /* bytes of a subject a rule looks at */
+
+enum {
+	ACK__PAT_SIGNATURE, /* body text that only a bounce has */
+	ACK__PAT_BOUNCE,    /* a hint (per scope) that this is a bounce */
+	ACK__PAT_NOTBOUNCE, /* vetoes the bounce hints */
+	ACK__PAT_DELAYED,   /* a warning: delivery delayed, not failed */
+	ACK__PAT_RECIPIENT, /* group 1: a failed recipient in the text */
+	ACK__PAT_ORIGINAL,  /* where the returned message starts in the text */
+	ACK__PAT_REASON,    /* text implying a reason word */
+	ACK__PAT_AUTOREPLY, /* a hint that this is an auto-reply */
+};
+enum { ACK__SCOPE_SUBJECT, ACK__SCOPE_FROM, ACK__SCOPE_BODY, ACK__SCOPE__COUNT };
+
+typedef struct ack__rule {
+	int type;
+	int scope;
+	char *word;    /* reason word (ACK__PAT_REASON) */
+	void *re;      /* pcre2_code */
+} ack__rule;
+
+typedef struct ack__match {
+	size_t start, end;   /* the whole match */
+	size_t gstart, gend; /* group 1 (or the end of the match) */
+} ack__match;
+
+/* JIT for the sets loaded from now on (on by default; tests under
+ * valgrind turn it off: JIT code confuses memcheck). */
+void ack__patterns_jit(bool on);
+size_t ack__patterns_n(const ack_patterns *pt);
+const ack__rule *ack__patterns_rule(const ack_patterns *pt, size_t i);
+void *ack__pat_md_new(void);
+void ack__pat_md_free(void *md);
+int ack__pat_match(const ack_patterns *pt, const ack__rule *r, void *md,
+    const char *s, size_t len, size_t start, ack__match *m);
+int ack__pat_match_any(const ack_patterns *pt, int type, int scope, void *md,
+    const char *s, size_t len, size_t start, ack__match *m, bool leftmost);
+
+/* ------------------------------------------------------------------ */
+/* reason.c                                                            */
+/* ------------------------------------------------------------------ */
+
+bool ack__reason_known(const char *word);
+/* The status a reason implies ("5.1.1"); temporary picks class 4. */
+const char *ack__reason_status(const char *reason, bool temporary);
+/* Is a status vague (x.0.0, or no status): may the text refine it? */
+bool ack__status_vague(const char *status);
+/* First d.d.d (class 2, 4, 5) in s, copied into out[16]; false if none. */
+bool ack__status_find(const char *s, size_t len, char *out, size_t outlen);
+/* First SMTP reply code (2xx, 4xx, 5xx) at a line start or after a
+ * colon/space in s; 0 when none. */
+int ack__smtp_code_find(const char *s, size_t len);
+
+/* ------------------------------------------------------------------ */
+/* bounce.c                                                            */
+/* ------------------------------------------------------------------ */
+
+/* After eoh, with patterns: could this be a bounce or an auto-reply? */
+bool ack__bounce_candidate(const ack_parser *p);
+/* At eom, on a message that is no RFC report: bounce or auto-reply? */
+int ack__bounce_detect(ack_parser *p);
+/* Fill reason/hard of every recipient; refine vague statuses from text. */
+int ack__bounce_classify(ack_parser *p);
+
 #endif

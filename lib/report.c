@@ -18,11 +18,15 @@
 #define DEFAULT_MAX (8u * 1024 * 1024)
 #define TEXT_LEAVES_MAX 8
 
-enum { H_CTYPE, H_CTE, H_SUBJECT, H_FROM, H_AUTOSUB, H_MSGID, H__COUNT };
+enum {
+	H_CTYPE, H_CTE, H_SUBJECT, H_FROM, H_AUTOSUB, H_MSGID, H_XAUTOREPLY,
+	H_XAUTORESPOND, H_PRECEDENCE, H_XFAILED, H__COUNT
+};
 
 static const char *const kept_headers[H__COUNT] = {
 	"content-type", "content-transfer-encoding", "subject", "from",
-	"auto-submitted", "message-id",
+	"auto-submitted", "message-id", "x-autoreply", "x-autorespond",
+	"precedence", "x-failed-recipients",
 };
 
 static const char *const kind_names[] = {
@@ -48,6 +52,10 @@ struct ack_parser {
 	char report_type[64];
 	text_leaf leaves[TEXT_LEAVES_MAX];
 	size_t nleaves;
+	const ack_patterns *patterns;
+	char *returned_to;  /* To: of the returned message */
+	bool to_scanned;    /* the body was searched for a To: line */
+	void *md;           /* PCRE2 match data, kept across messages */
 };
 
 const char *
@@ -90,12 +98,17 @@ ack_parser_reset(ack_parser *p)
 	p->pending_cr = p->returned_seen = p->done = false;
 	p->report_type[0] = '\0';
 	p->nleaves = 0;
+	free(p->returned_to);
+	p->returned_to = NULL;
+	p->to_scanned = false;
 }
 
 void
 ack_parser_free(ack_parser *p)
 {
 	ack_parser_reset(p);
+	if (p != NULL)
+		ack__pat_md_free(p->md);
 	free(p);
 }
 
@@ -110,6 +123,24 @@ ack__parser_text(const ack_parser *p, size_t *len)
 {
 	*len = p->text.len;
 	return p->text.data;
+}
+
+void
+ack_parser_set_patterns(ack_parser *p, const ack_patterns *pt)
+{
+	p->patterns = pt;
+}
+
+const ack_patterns *
+ack__parser_patterns(const ack_parser *p)
+{
+	return p->patterns;
+}
+
+ack__report_build *
+ack__parser_build(ack_parser *p)
+{
+	return &p->b;
 }
 
 const char *
@@ -162,13 +193,20 @@ ack_parser_eoh(ack_parser *p)
 	return ACK_OK;
 }
 
-bool
-ack_parser_candidate(const ack_parser *p)
+static bool
+multipart_report(const ack_parser *p)
 {
 	char type[64];
 
 	ack__mime_ctype(p->hdr[H_CTYPE], type, sizeof type);
 	return strcmp(type, "multipart/report") == 0;
+}
+
+bool
+ack_parser_candidate(const ack_parser *p)
+{
+	return multipart_report(p) ||
+	    (p->patterns != NULL && ack__bounce_candidate(p));
 }
 
 /* Keep n more body bytes; past the cap keep what fits and stop. */
@@ -217,6 +255,9 @@ ack_parser_body(ack_parser *p, const void *data, size_t len)
 /* ------------------------------------------------- non-RFC report forms */
 
 #define TNEF_READ "IPM.Microsoft Mail.Read Receipt"
+/* Does s[..end) hold the string literal lit? */
+#define HAS(s, end, lit) \
+	(memmem((s), (size_t)((end) - (s)), (lit), sizeof(lit) - 1) != NULL)
 
 /* An Outlook read receipt wrapped in TNEF (winmail.dat). */
 static int
@@ -251,6 +292,81 @@ json_string_after(const char *s, const char *end, const char *key,
 	    (size_t)(q - k) : ACK_REPORT_STR_MAX);
 }
 
+/* One object of SES "bouncedRecipients" (between { and }): a recipient. */
+static int
+ses_bounced(ack_parser *p, const char *o, const char *end)
+{
+	const char *next;
+	ack_report_rcpt *r;
+	char *addr = json_string_after(o, end, "\"emailAddress\":\"", &next);
+
+	if (addr == NULL)
+		return ACK_OK;
+	if ((r = ack__report_add_rcpt(&p->b)) == NULL) {
+		free(addr);
+		return ACK_ENOMEM;
+	}
+	r->final_recipient = addr;
+	r->action = json_string_after(o, end, "\"action\":\"", &next);
+	r->status = json_string_after(o, end, "\"status\":\"", &next);
+	r->diagnostic = json_string_after(o, end, "\"diagnosticCode\":\"", &next);
+	if (r->action == NULL)
+		r->action = ack__strdup("failed");
+	return r->action ? ACK_OK : ACK_ENOMEM;
+}
+
+/* A delivered recipient of an SES "Delivery" notification. */
+static int
+ses_delivered(ack_parser *p, char *addr, const char *smtp)
+{
+	ack_report_rcpt *r = ack__report_add_rcpt(&p->b);
+	char st[16] = "2.0.0";
+
+	if (r == NULL) {
+		free(addr);
+		return ACK_ENOMEM;
+	}
+	r->final_recipient = addr;
+	if (smtp)
+		(void)ack__status_find(smtp, strlen(smtp), st, sizeof st);
+	r->action = ack__strdup("delivered");
+	r->status = ack__strdup(st);
+	r->diagnostic = smtp ? ack__strdup(smtp) : NULL;
+	return r->action && r->status ? ACK_OK : ACK_ENOMEM;
+}
+
+/* Amazon SES bounce and delivery notifications (JSON): kind bounce. */
+static int
+parse_ses_other(ack_parser *p, const char *s, const char *end)
+{
+	const char *lst, *next, *q;
+	char *smtp, *addr;
+	bool bounce = HAS(s, end, "\"notificationType\":\"Bounce\"");
+	int rc = ACK_OK;
+
+	if (!bounce && !HAS(s, end, "\"notificationType\":\"Delivery\""))
+		return ACK_OK;
+	p->b.r.kind = ACK_KIND_BOUNCE;
+	if (bounce) {
+		if ((lst = memmem(s, (size_t)(end - s), "\"bouncedRecipients\":[", 21)) == NULL)
+			return ACK_OK;
+		while (rc == ACK_OK && (lst = memchr(lst, '{', (size_t)(end - lst))) &&
+		    (q = memchr(lst, '}', (size_t)(end - lst)))) {
+			rc = ses_bounced(p, lst, q);
+			lst = q;
+		}
+		return rc;
+	}
+	smtp = json_string_after(s, end, "\"smtpResponse\":\"", &next);
+	if ((lst = memmem(s, (size_t)(end - s), "\"recipients\":[", 14)) != NULL &&
+	    (q = memchr(lst, ']', (size_t)(end - lst))) != NULL)
+		for (lst += 14; rc == ACK_OK &&
+		    (addr = json_string_after(lst, q, "\"", &next)); lst = next)
+			rc = ses_delivered(p, addr, smtp);
+	free(smtp);
+	return rc;
+}
+
 /* An Amazon SES complaint notification (JSON in a text part): ARF. */
 static int
 parse_ses_complaint(ack_parser *p)
@@ -263,9 +379,10 @@ parse_ses_complaint(ack_parser *p)
 	end = s + p->text.len;
 	while (s < end && (*s == ' ' || *s == '\n'))
 		s++;
-	if (s == end || *s != '{' ||
-	    !memmem(s, (size_t)(end - s), "\"notificationType\":\"Complaint\"", 30))
+	if (s == end || *s != '{')
 		return ACK_OK;
+	if (!memmem(s, (size_t)(end - s), "\"notificationType\":\"Complaint\"", 30))
+		return p->patterns ? parse_ses_other(p, s, end) : ACK_OK;
 	p->b.r.kind = ACK_KIND_ARF;
 	p->b.r.feedback_type = json_string_after(s, end,
 	    "\"complaintFeedbackType\":\"", &next);
@@ -291,13 +408,16 @@ parse_ses_complaint(ack_parser *p)
 static int
 returned_field(const char *name, const char *value, void *arg)
 {
-	ack_report *r = arg;
+	ack_parser *p = arg;
+	ack_report *r = &p->b.r;
 	char **slot = NULL;
 
 	if (ack__strcasecmp(name, "Ack-Tracking-Id") == 0)
 		slot = &r->returned_token;
 	else if (ack__strcasecmp(name, "Message-ID") == 0)
 		slot = &r->returned_message_id;
+	else if (ack__strcasecmp(name, "To") == 0)
+		slot = &p->returned_to;
 	if (slot == NULL || *slot != NULL)
 		return ACK_OK;
 	*slot = ack__field_text(value);
@@ -327,7 +447,7 @@ parse_returned(ack_parser *p, const char *s, size_t len, int kind)
 
 	(void)kind;
 	p->returned_seen = true;
-	(void)ack__mime_headers(s, len, returned_field, &p->b.r, &rc);
+	(void)ack__mime_headers(s, len, returned_field, p, &rc);
 	return rc;
 }
 
@@ -491,21 +611,57 @@ declared_kind(const ack_parser *p)
 	return ACK_KIND_NONE;
 }
 
+/* Not an RFC report: a non-standard bounce or an auto-reply? */
+static int
+bounce_fallback(ack_parser *p)
+{
+	if (p->patterns == NULL)
+		return ACK_OK;
+	return ack__bounce_detect(p);
+}
+
+const char *
+ack__parser_returned_to(ack_parser *p)
+{
+	size_t off;
+
+	if (p->returned_to == NULL && !p->returned_seen && !p->to_scanned &&
+	    ack__fields_find_line(p->body.data ? p->body.data : "", p->body.len,
+	        "To", &off))
+		(void)parse_returned(p, p->body.data + off, p->body.len - off, 0);
+	p->to_scanned = true;
+	return p->returned_to;
+}
+
+void *
+ack__parser_md(ack_parser *p)
+{
+	if (p->md == NULL)
+		p->md = ack__pat_md_new();
+	return p->md;
+}
+
 static int
 decide(ack_parser *p)
 {
 	int kind = declared_kind(p);
-	bool report = ack_parser_candidate(p) || p->report_type[0];
+	bool report = multipart_report(p) || p->report_type[0];
 	int rc = ACK_OK;
 
-	if (p->b.r.kind == ACK_KIND_NONE && !report)
-		return parse_ses_complaint(p);
+	if (p->b.r.kind == ACK_KIND_NONE && !report) {
+		rc = parse_ses_complaint(p);
+		if (rc == ACK_OK && p->b.r.kind == ACK_KIND_NONE)
+			rc = bounce_fallback(p);
+		return rc;
+	}
 	if (p->b.r.kind != ACK_KIND_NONE)
 		return ACK_OK;
 	rc = fallback(p, kind != ACK_KIND_NONE ? kind : ACK_KIND_DSN);
 	if (kind == ACK_KIND_NONE && p->b.r.nrcpt > 0)
 		kind = ACK_KIND_DSN;
 	p->b.r.kind = kind;
+	if (rc == ACK_OK && kind == ACK_KIND_NONE)
+		rc = bounce_fallback(p);
 	return rc;
 }
 
@@ -523,6 +679,8 @@ ack_parser_eom(ack_parser *p)
 	if (rc == ACK_OK)
 		rc = decide(p);
 	ack__fields_finish(&p->b);
+	if (rc == ACK_OK)
+		rc = ack__bounce_classify(p);
 	return rc;
 }
 
@@ -659,6 +817,10 @@ json_rcpt(ack_json *j, const ack_report_rcpt *r)
 		rc = json_kv(j, "remote_mta", r->remote_mta);
 	if (rc == ACK_OK)
 		rc = json_kv(j, "disposition", r->disposition);
+	if (rc == ACK_OK)
+		rc = json_kv(j, "reason", r->reason);
+	if (rc == ACK_OK && (rc = ack_json_key(j, "hard")) == ACK_OK)
+		rc = r->hard < 0 ? ack_json_null(j) : ack_json_bool(j, r->hard == 1);
 	return rc == ACK_OK ? ack_json_obj_close(j) : rc;
 }
 

@@ -2,7 +2,9 @@
  * ctl_parse.c - ackctl parse: run the report parser over files (or
  * standard input) without a store, as the milter would see them, and
  * print what it recognised.  With a configuration (-c) the tokens found
- * are verified against the key file.
+ * are verified against the key file.  Non-standard bounces and
+ * auto-replies are recognised with the pattern files of PatternDir (or
+ * --patterns DIR).  --bench times the parse loop over files held in memory.
  */
 #include "config.h"
 
@@ -10,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ackctl.h"
 
@@ -60,10 +63,8 @@ print_json(const char *file, const ack_report *r, const struct found *f)
 	ack_buf_init(&b, 0);
 	ack_json_init(&j, &b);
 	rc = ack_json_obj_open(&j);
-	rc = rc ? rc : ack_json_key(&j, "file");
-	rc = rc ? rc : ack_json_str(&j, file);
-	rc = rc ? rc : ack_json_key(&j, "token");
-	rc = rc ? rc : ack_json_str(&j, f->status == ACK_ENOTFOUND ? NULL : f->token);
+	rc = rc ? rc : ack_json_kstr(&j, "file", file);
+	rc = rc ? rc : ack_json_kstr(&j, "token", f->status == ACK_ENOTFOUND ? NULL : f->token);
 	rc = rc ? rc : ack_json_key(&j, "token_valid");
 	if (rc == ACK_OK)
 		rc = f->status == ACK_ENOTFOUND || !f->checked ? ack_json_null(&j) :
@@ -95,15 +96,17 @@ print_human(const char *file, const ack_report *r, const struct found *f)
 	printf(r->truncated ? " (truncated at the size cap)\n" : "\n");
 	if (r->nrcpt == 0)
 		return;
-	table_init(&t, 5);
-	table_row(&t, "  RECIPIENT", "ACTION", "STATUS", "REMOTE-MTA", "DIAGNOSTIC");
+	table_init(&t, 6);
+	table_row(&t, "  RECIPIENT", "ACTION", "STATUS", "REASON", "REMOTE-MTA",
+	    "DIAGNOSTIC");
 	for (size_t i = 0; i < r->nrcpt; i++) {
 		const ack_report_rcpt *p = &r->rcpt[i];
 		char addr[1024];
 
 		snprintf(addr, sizeof addr, "  %s", p->final_recipient ?
 		    p->final_recipient : p->original_recipient ? p->original_recipient : "-");
-		table_row(&t, addr, p->action, p->status, p->remote_mta, p->diagnostic);
+		table_row(&t, addr, p->action, p->status, p->reason, p->remote_mta,
+		    p->diagnostic);
 	}
 	table_print(&t);
 	table_free(&t);
@@ -135,28 +138,97 @@ parse_one(const struct ctl *c, ack_parser *p, const char *file)
 	return 0;
 }
 
+/* Load the patterns: --patterns DIR must work; the configured directory
+ * may be absent (a warning: only RFC reports are then recognised). */
+static int
+load_patterns(const struct ctl *c, ack_patterns **pt)
+{
+	const char *dir = c->patterns ? c->patterns : c->cfg->pattern_dir;
+	char err[1024];
+	int rc;
+
+	*pt = NULL;
+	if (dir == NULL)
+		return 0;
+	rc = ack_patterns_load(pt, dir, err, sizeof err);
+	if (rc == ACK_OK)
+		return 0;
+	if (c->patterns == NULL && !c->conf_given && rc == ACK_EIO) {
+		fprintf(stderr, "ackctl: %s (non-standard bounces not recognised)\n",
+		    err);
+		return 0;
+	}
+	return fail(EXIT_USAGE, "%s", err);
+}
+
+static double
+now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Parse every file (held in memory) in a loop for about a second. */
+static int
+bench(ack_parser *p, char **files, int n)
+{
+	ack_buf *d = calloc((size_t)n, sizeof *d);
+	size_t bytes = 0, msgs = 0, total = 0;
+	double t0, t;
+
+	if (d == NULL)
+		return fail(EXIT_USAGE, "out of memory");
+	for (int i = 0; i < n; i++) {
+		ack_buf_init(&d[i], MAX_FILE);
+		if (slurp(files[i], &d[i]) != ACK_OK)
+			return fail(EXIT_USAGE, "%s: cannot read", files[i]);
+		total += d[i].len;
+	}
+	t0 = now_seconds();
+	do {
+		for (int i = 0; i < n; i++)
+			if (ack_parser_message(p, d[i].data ? d[i].data : "", d[i].len) ==
+			    ACK_OK)
+				bytes += d[i].len, msgs++;
+	} while ((t = now_seconds() - t0) < 1.0);
+	printf("%d files, %.2f MB: %.0f msg/s, %.1f MB/s\n", n, (double)total / 1e6,
+	    (double)msgs / t, (double)bytes / 1e6 / t);
+	for (int i = 0; i < n; i++)
+		ack_buf_free(&d[i]);
+	free(d);
+	return 0;
+}
+
 int
 cmd_parse(int argc, char **argv)
 {
 	struct ctl c = { 0 };
+	ack_patterns *pt;
 	ack_parser *p;
 	int i, rc, status = 0;
 
-	if ((i = ctl_options(&c, argc, argv, "parse [--json] [-c FILE] FILE...")) < 0)
+	if ((i = ctl_options(&c, argc, argv, "parse [--json] [--bench] [--patterns DIR] [-c FILE] FILE...")) < 0)
 		return EXIT_USAGE;
 	if (i == argc)
-		return fail(EXIT_USAGE, "usage: ackctl parse [--json] [-c FILE] FILE...");
+		return fail(EXIT_USAGE, "usage: ackctl parse [--json] [--bench] [--patterns DIR] [-c FILE] FILE...");
 	if (c.conf_given || c.keyfile != NULL) {
 		if ((rc = ctl_open_keys(&c)) != 0)
 			return rc;
 	}
-	if (ctl_load_config(&c, false) != 0 ||
-	    ack_parser_new(&p, (size_t)c.cfg->report_max_size) != ACK_OK)
+	if (ctl_load_config(&c, false) != 0 || load_patterns(&c, &pt) != 0)
+		return EXIT_USAGE;
+	if (ack_parser_new(&p, (size_t)c.cfg->report_max_size) != ACK_OK)
 		return fail(EXIT_USAGE, "cannot set up the parser");
-	for (; i < argc; i++)
+	ack_parser_set_patterns(p, pt);
+	if (c.bench)
+		status = bench(p, argv + i, argc - i);
+	for (; !c.bench && i < argc; i++)
 		if ((rc = parse_one(&c, p, argv[i])) != 0)
 			status = rc;
 	ack_parser_free(p);
+	ack_patterns_free(pt);
 	ctl_close(&c);
 	return status;
 }

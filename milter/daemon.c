@@ -68,10 +68,15 @@ check(const char *path, const ack_config *cfg)
 	char err[1024], data[4096];
 	ack_keys *keys = NULL;
 	ack_store *st = NULL;
+	ack_patterns *pt = NULL;
 	int rc, bad = 0;
 
 	if ((rc = ack_keys_load(&keys, cfg->key_file, err, sizeof err)) != ACK_OK) {
 		fprintf(stderr, "ackmilter: KeyFile %s\n", err);
+		bad = 1;
+	}
+	if (ack_patterns_load(&pt, cfg->pattern_dir, err, sizeof err) != ACK_OK) {
+		fprintf(stderr, "ackmilter: %s\n", err);
 		bad = 1;
 	}
 	snprintf(data, sizeof data, "%s/data.mdb", cfg->database);
@@ -84,10 +89,12 @@ check(const char *path, const ack_config *cfg)
 		bad = 1;
 	}
 	if (!bad)
-		printf("ackmilter: %s: configuration OK (%u key%s, signing key %u)\n",
-		    path, ack_keys_count(keys), ack_keys_count(keys) == 1 ? "" : "s",
-		    ack_keys_signing_id(keys));
+		printf("ackmilter: %s: configuration OK (%u key%s, signing key %u, "
+		    "%zu patterns)\n", path, ack_keys_count(keys),
+		    ack_keys_count(keys) == 1 ? "" : "s", ack_keys_signing_id(keys),
+		    ack_patterns_count(pt));
 	ack_keys_free(keys);
+	ack_patterns_free(pt);
 	ack_store_close(st);
 	return bad;
 }
@@ -251,6 +258,7 @@ snap_free(struct snap *s)
 {
 	ack_config_free(s->cfg);
 	ack_keys_free(s->keys);
+	ack_patterns_free(s->patterns);
 	free(s);
 }
 
@@ -278,7 +286,7 @@ snap_put(struct snap *s)
 		snap_free(s);
 }
 
-/* Configuration and keys from path; NULL with err filled on failure. */
+/* Configuration, keys and patterns from path; NULL and err on failure. */
 static struct snap *
 snap_load(const char *path, char *err, size_t errlen)
 {
@@ -295,6 +303,12 @@ snap_load(const char *path, char *err, size_t errlen)
 	}
 	if (ack_keys_load(&s->keys, s->cfg->key_file, kerr, sizeof kerr) != ACK_OK) {
 		snprintf(err, errlen, "KeyFile %s", kerr);
+		snap_free(s);
+		return NULL;
+	}
+	if (ack_patterns_load(&s->patterns, s->cfg->pattern_dir, kerr,
+	    sizeof kerr) != ACK_OK) {
+		snprintf(err, errlen, "%s", kerr);
 		snap_free(s);
 		return NULL;
 	}
@@ -338,8 +352,9 @@ reload(const char *path)
 		log_warn(NULL, "reload: Socket, Database, UserID and PidFile changes "
 		    "take effect at the next restart");
 	snap_install(s);
-	log_info(NULL, "reloaded %s: %u key(s), signing key %u", path,
-	    ack_keys_count(s->keys), ack_keys_signing_id(s->keys));
+	log_info(NULL, "reloaded %s: %u key(s), signing key %u, %zu pattern(s)",
+	    path, ack_keys_count(s->keys), ack_keys_signing_id(s->keys),
+	    ack_patterns_count(s->patterns));
 }
 
 static void
@@ -452,8 +467,9 @@ main(int argc, char **argv)
 	open_store(cfg);
 	drop_privileges(cfg, socket_path(cfg->socket));
 	write_pidfile(cfg->pid_file);
-	log_info(NULL, "ackmilter %s starting: socket %s, database %s, %u key(s)",
-	    PACKAGE_VERSION, cfg->socket, cfg->database, ack_keys_count(s->keys));
+	log_info(NULL, "ackmilter %s starting: socket %s, database %s, %u key(s), "
+	    "%zu pattern(s)", PACKAGE_VERSION, cfg->socket, cfg->database,
+	    ack_keys_count(s->keys), ack_patterns_count(s->patterns));
 	if (verdict_fd >= 0) {
 		(void)!write(verdict_fd, "ok", 2);
 		close(verdict_fd);

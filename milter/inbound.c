@@ -34,9 +34,11 @@ inbound_rcpt(struct msg *m, const char *addr)
 static ack_parser *
 parser_of(struct conn *c)
 {
-	if (c->parser == NULL &&
-	    ack_parser_new(&c->parser, (size_t)c->snap->cfg->report_max_size) != ACK_OK)
-		c->parser = NULL;
+	if (c->parser != NULL)
+		return c->parser;
+	if (ack_parser_new(&c->parser, (size_t)c->snap->cfg->report_max_size) != ACK_OK)
+		return c->parser = NULL;
+	ack_parser_set_patterns(c->parser, c->snap->patterns);
 	return c->parser;
 }
 

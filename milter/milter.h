@@ -19,13 +19,14 @@
 #define MAX_FIELD 998
 
 /*
- * What a reload replaces: configuration and keys.  A connection holds a
+ * What a reload replaces: configuration, keys and patterns.  A connection holds a
  * reference to the snapshot current when it started, so a reload applies
  * to new connections and never changes the rules under a message.
  */
 struct snap {
 	ack_config *cfg;
 	ack_keys *keys;
+	ack_patterns *patterns; /* non-standard bounces, auto-replies, reasons */
 	unsigned refs; /* connections using it, +1 while it is current */
 };
 

@@ -7,9 +7,10 @@ files, detected, recipient recall and status agreement, plus false positives
 on ordinary mail and auto-replies.  Scoring follows the corpus README:
 addresses compared case-insensitively without <>, status = first d.d.d.
 
-usage: corpus_score.py [--check] [--misses] [--strict-labels]
+usage: corpus_score.py [--check [--bounces]] [--misses] [--strict-labels]
                        [--expected FILE] [JSONL]
   --check    exit 1 unless the thresholds of the report-parser issue hold
+  --bounces  with --check, also the thresholds of the pattern library issue
   --misses   list the files and recipients that were missed
 """
 import argparse
@@ -78,7 +79,7 @@ def pct(a, b):
 
 class Score:
     def __init__(self):
-        self.files = self.det = 0
+        self.files = self.det = self.same = 0
         self.exp_rcpt = self.found = 0
         self.exp_status = self.status_ok = 0
 
@@ -90,6 +91,10 @@ def score(files, rows, res, misses):
             continue
         got = (res.get(name) or {}).get("kind", "missing")
         sc[kind].files += 1
+        if kind == "autoreply" and got == "autoreply":
+            sc[kind].same += 1
+        elif kind == "autoreply":
+            misses.append("autoreply not recognised (%s): %s" % (got, name))
         if detected(kind, got):
             sc[kind].det += 1
         elif kind not in ("other", "autoreply"):
@@ -131,12 +136,14 @@ def report(sc):
         print("%-14s %6d  %-20s %-20s %-20s" % (k, s.files, det,
                                                 pct(s.found, s.exp_rcpt),
                                                 pct(s.status_ok, s.exp_status)))
+    a = sc["autoreply"]
+    print("autoreply files reported as autoreply: %s" % pct(a.same, a.files))
     fp = sc["other"].det + sc["autoreply"].det
     print("false positives on other+autoreply: %s" %
           pct(fp, sc["other"].files + sc["autoreply"].files))
 
 
-def check(sc):
+def check(sc, bounces=False):
     d = sc["dsn"]
     fails = []
 
@@ -150,6 +157,16 @@ def check(sc):
     need(sc["mdn"].det == sc["mdn"].files, "an MDN file not recognised")
     need(sc["arf"].det == sc["arf"].files, "an ARF file not recognised")
     need(sc["other"].det + sc["autoreply"].det == 0, "false positives")
+    if bounces:
+        b = sc["bounce-nonstd"]
+        need(b.files and b.det * 100 >= 95 * b.files,
+             "non-standard bounce detection < 95%")
+        need(b.exp_rcpt == 0 or b.found * 100 >= 90 * b.exp_rcpt,
+             "non-standard bounce recall < 90%")
+        need(b.exp_status == 0 or b.status_ok * 100 >= 85 * b.exp_status,
+             "non-standard bounce status agreement < 85%")
+        need(sc["autoreply"].same == sc["autoreply"].files,
+             "an auto-reply not reported as autoreply")
     for f in fails:
         print("CHECK FAILED: " + f)
     return not fails
@@ -161,6 +178,9 @@ def main():
     ap.add_argument("--expected", default="/work/shared/corpus/expected.tsv")
     ap.add_argument("--check", action="store_true")
     ap.add_argument("--misses", action="store_true")
+    ap.add_argument("--bounces", action="store_true",
+                    help="with --check: also the non-standard bounce and "
+                    "auto-reply thresholds (needs the pattern files)")
     ap.add_argument("--strict-labels", action="store_true",
                     help="do not apply the README's label corrections")
     a = ap.parse_args()
@@ -178,7 +198,7 @@ def main():
     report(sc)
     if a.misses:
         print("\n".join(misses))
-    if a.check and not check(sc):
+    if a.check and not check(sc, a.bounces):
         return 1
     return 0
 

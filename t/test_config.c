@@ -57,7 +57,7 @@ test_table(void)
 	const ack_config_key *k;
 	int bad = 0;
 
-	is_int(count_keys(), 21, "the table has 21 keys");
+	is_int(count_keys(), 22, "the table has 22 keys");
 	for (k = ack_config_keys(); k->name != NULL; k++) {
 		bool enumish = k->type == ACK_CT_ENUM || k->type == ACK_CT_WORD;
 

@@ -463,7 +463,7 @@ test_json(ack_parser *p)
 	    "\"returned_token\":null,\"truncated\":false,\"recipients\":"
 	    "[{\"address\":\"a\\\"b@example.com\",\"original_recipient\":null,"
 	    "\"action\":\"failed\",\"status\":\"5.1.1\",\"diagnostic\":null,"
-	    "\"remote_mta\":null,\"disposition\":null}]}", "JSON form");
+	    "\"remote_mta\":null,\"disposition\":null,\"reason\":\"userunknown\",\"hard\":true}]}", "JSON form");
 	free(json);
 	free(parse_whole(p, cases[0].msg, strlen(cases[0].msg)));
 	is_str(ack_parser_result(p)->returned_message_id, "<m1@example.org>",

@@ -1,0 +1,3 @@
+# 52-imail.pat - SMTP32 / Ipswitch IMail: "Delivery failed N attempts:
+# addr" then "Original message follows." (recipient rule in 90-generic).
+signature ^Delivery failed \d+ attempts:
