@@ -234,6 +234,28 @@ ctl_close(struct ctl *c)
 	c->cfg = NULL;
 }
 
+int
+ctl_slurp(const char *path, ack_buf *b)
+{
+	FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	char chunk[65536];
+	size_t n;
+	int rc = ACK_OK;
+
+	if (fp == NULL)
+		return fail(EXIT_USAGE, "%s: %s", path, strerror(errno));
+	while (rc == ACK_OK && (n = fread(chunk, 1, sizeof chunk, fp)) > 0)
+		rc = ack_buf_add(b, chunk, n);
+	if (rc == ACK_OK && ferror(fp))
+		rc = ACK_EIO;
+	if (fp != stdin)
+		fclose(fp);
+	if (rc != ACK_OK)
+		return fail(EXIT_USAGE, "%s: %s", path, rc == ACK_ETOOBIG ?
+		    "too large" : "read error");
+	return 0;
+}
+
 void
 put_safe(const char *s)
 {

@@ -54,6 +54,9 @@ int ctl_parse_count(const char *opt, const char *s, uint64_t *n);
 int ctl_open_keys(struct ctl *c);
 void ctl_close(struct ctl *c);
 
+/* Read a whole file ("-": standard input) into b, whose cap bounds it;
+ * prints a one-line error and returns EXIT_USAGE on failure. */
+int ctl_slurp(const char *path, ack_buf *b);
 /* Write s to stdout with terminal escapes neutralised. */
 void put_safe(const char *s);
 /* Local time for people: "2026-11-26 07:12:03 CET"; "-" for 0. */

@@ -317,35 +317,13 @@ ingest_message(struct ingest *in, const char *src, const char *msg, size_t len)
 }
 
 static int
-slurp(const char *path, ack_buf *b)
-{
-	FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-	char chunk[65536];
-	size_t n;
-	int rc = ACK_OK;
-
-	if (fp == NULL)
-		return fail(EXIT_USAGE, "%s: %s", path, strerror(errno));
-	while (rc == ACK_OK && (n = fread(chunk, 1, sizeof chunk, fp)) > 0)
-		rc = ack_buf_add(b, chunk, n);
-	if (rc == ACK_OK && ferror(fp))
-		rc = ACK_EIO;
-	if (fp != stdin)
-		fclose(fp);
-	if (rc != ACK_OK)
-		return fail(EXIT_USAGE, "%s: %s", path, rc == ACK_ETOOBIG ?
-		    "larger than 64 MiB" : "read error");
-	return 0;
-}
-
-static int
 ingest_file(struct ingest *in, const char *path)
 {
 	ack_buf b;
 	int rc;
 
 	ack_buf_init(&b, MAX_FILE);
-	if ((rc = slurp(path, &b)) == 0)
+	if ((rc = ctl_slurp(path, &b)) == 0)
 		rc = ingest_message(in, path, b.data ? b.data : "", b.len);
 	ack_buf_free(&b);
 	return rc;
@@ -386,7 +364,7 @@ ingest_mbox(struct ingest *in, const char *path)
 	int rc, status = 0;
 
 	ack_buf_init(&b, 0); /* an mbox may be larger than one message */
-	if ((rc = slurp(path, &b)) != 0) {
+	if ((rc = ctl_slurp(path, &b)) != 0) {
 		ack_buf_free(&b);
 		return rc;
 	}

@@ -18,26 +18,6 @@
 
 #define MAX_FILE (64u << 20)
 
-/* Read a whole file (or stdin for "-") into b. */
-static int
-slurp(const char *path, ack_buf *b)
-{
-	FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-	char chunk[65536];
-	size_t n;
-	int rc = ACK_OK;
-
-	if (fp == NULL)
-		return ACK_EIO;
-	while (rc == ACK_OK && (n = fread(chunk, 1, sizeof chunk, fp)) > 0)
-		rc = ack_buf_add(b, chunk, n);
-	if (rc == ACK_OK && ferror(fp))
-		rc = ACK_EIO;
-	if (fp != stdin)
-		fclose(fp);
-	return rc;
-}
-
 struct found {
 	char token[ACK_TOKEN_LEN + 1];
 	int status; /* ACK_OK valid, ACK_EMAC..., ACK_ENOTFOUND none */
@@ -121,10 +101,9 @@ parse_one(const struct ctl *c, ack_parser *p, const char *file)
 	int rc;
 
 	ack_buf_init(&b, MAX_FILE);
-	if ((rc = slurp(file, &b)) != ACK_OK) {
+	if ((rc = ctl_slurp(file, &b)) != 0) {
 		ack_buf_free(&b);
-		return fail(EXIT_USAGE, "%s: %s", file, rc == ACK_EIO ?
-		    strerror(errno) : ack_strerror(rc));
+		return rc;
 	}
 	ack_parser_reset(p);
 	rc = ack_parser_message(p, b.data ? b.data : "", b.len);
@@ -182,7 +161,7 @@ bench(ack_parser *p, char **files, int n)
 		return fail(EXIT_USAGE, "out of memory");
 	for (int i = 0; i < n; i++) {
 		ack_buf_init(&d[i], MAX_FILE);
-		if (slurp(files[i], &d[i]) != ACK_OK)
+		if (ctl_slurp(files[i], &d[i]) != 0)
 			return fail(EXIT_USAGE, "%s: cannot read", files[i]);
 		total += d[i].len;
 	}
