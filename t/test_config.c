@@ -57,7 +57,7 @@ test_table(void)
 	const ack_config_key *k;
 	int bad = 0;
 
-	is_int(count_keys(), 22, "the table has 22 keys");
+	is_int(count_keys(), 23, "the table has 23 keys");
 	for (k = ack_config_keys(); k->name != NULL; k++) {
 		bool enumish = k->type == ACK_CT_ENUM || k->type == ACK_CT_WORD;
 
@@ -626,6 +626,10 @@ test_sample(void)
 		for (const ack_config_key *k = ack_config_keys(); k->name != NULL; k++) {
 			dump_line(d, k->name, a, sizeof a);
 			dump_line(dd, k->name, b, sizeof b);
+			/* A default under the install prefix differs per build. */
+			if (k->def != NULL && strncmp(k->def, PKGDATADIR,
+			    strlen(PKGDATADIR)) == 0)
+				continue;
 			if (k->def != NULL && k->def[0] != '\0' && strcmp(a, b) != 0) {
 				printf("# sample shows \"%s\", default is \"%s\"\n", a, b);
 				bad++;
