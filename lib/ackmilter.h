@@ -241,21 +241,27 @@ void ack_event_clear(ack_event *e);
 #define ACK_STORE_SCHEMA 1
 #define ACK_STORE_RDONLY 0x1u
 #define ACK_STORE_CREATE 0x2u /* create the directory and schema if needed */
+#define ACK_STORE_NOGROUP 0x4u /* one durable commit per write call (no group commit) */
 
 typedef struct ack_store ack_store;
 
 /*
  * Open the store in directory dir.  mapsize 0 means the default (1 GiB).
  * A store with another schema version gives ACK_ESCHEMA.  err receives a
- * one-line explanation on failure.  A handle is not thread-safe: threads
- * sharing one must serialise their calls (a full map is grown inside a
- * write call, which LMDB allows only with no other transaction open in the
- * process), and a process must not open the same store twice.
+ * one-line explanation on failure.  A process must not open the same store
+ * twice.  Threads may share a handle (a map growth waits until no
+ * transaction, a long foreach say, is open).  Writes are group
+ * committed: the writes of concurrent callers share one write transaction
+ * and one durable commit (each in a nested transaction, so that one
+ * failing does not undo the others), and each call returns only once the
+ * commit holding its write is done; a failed commit fails every write of
+ * it.  ACK_STORE_NOGROUP gives each write a commit of its own.
  */
 int ack_store_open(ack_store **out, const char *dir, unsigned flags,
     size_t mapsize, char *err, size_t errlen) ACK_WUR;
 void ack_store_close(ack_store *s);
-/* Details of the last failure on this handle ("mdb_put: MDB_MAP_FULL ..."). */
+/* Details of the calling thread's last failed call on a store
+ * ("mdb_put: MDB_MAP_FULL ..."). */
 const char *ack_store_errmsg(const ack_store *s);
 
 /*
@@ -313,6 +319,8 @@ typedef struct ack_store_info {
 	uint64_t events;
 	uint64_t map_used; /* bytes of the map in use (pages up to the last) */
 	uint64_t map_size; /* current map size in bytes */
+	uint64_t commits;  /* durable write commits by this handle since open */
+	uint64_t writes;   /* write calls they held (> commits: grouped) */
 } ack_store_info;
 
 int ack_store_stat(ack_store *s, ack_store_info *info) ACK_WUR;
@@ -441,6 +449,7 @@ typedef struct ack_config {
 	char *syslog_facility;
 	bool log_verbose;
 	int64_t database_map_size; /* bytes */
+	bool group_commit;         /* GroupCommit */
 	int64_t report_max_size;   /* bytes */
 	int64_t socket_backlog;
 	int64_t milter_timeout; /* seconds */

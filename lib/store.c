@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,15 +31,41 @@
 #define DIGEST_LEN 16
 #define RCPT_BUF_CAP (1u << 20)
 
+#define ERRLEN 256
+
+typedef int (*txn_fn)(ack_store *s, MDB_txn *txn, void *arg);
+
+/* A write waiting for a group commit (see write_txn). */
+struct wreq {
+	txn_fn fn;
+	void *arg;
+	int rc;
+	bool done;
+	struct wreq *next;
+	char err[ERRLEN];
+};
+
 struct ack_store {
 	MDB_env *env;
 	MDB_dbi meta, msg, rcpt, msgid, qid, event, seen;
 	unsigned flags;
 	char *dir;
-	char errmsg[256];
+	/* Shared by every transaction, exclusive to resize the map. */
+	pthread_rwlock_t maplock;
+	/* The write queue: qlock guards everything below it. */
+	pthread_mutex_t qlock;
+	pthread_cond_t qcond;
+	struct wreq *queue, **qtail;
+	bool leading; /* a thread is running a batch */
+	uint64_t commits, writes;
 };
 
-typedef int (*txn_fn)(ack_store *s, MDB_txn *txn, void *arg);
+/*
+ * Details of the last failure, per thread: threads that share a handle
+ * must not see each other's.
+ */
+static _Thread_local char errbuf[ERRLEN];
+#define ERRBUF errbuf, sizeof errbuf
 
 /* ---------------------------------------------------------------- errors */
 
@@ -61,7 +88,7 @@ map_mdb(int rc)
 static int
 mdb_fail(ack_store *s, const char *what, int rc)
 {
-	ack__seterr(s->errmsg, sizeof s->errmsg, "%s: %s", what, mdb_strerror(rc));
+	ack__seterr(ERRBUF, "%s: %s", what, mdb_strerror(rc));
 	return map_mdb(rc);
 }
 
@@ -75,7 +102,7 @@ corrupt(ack_store *s, const char *db, const void *key, size_t klen)
 	for (size_t i = 0; i < n; i++)
 		shown[i] = k[i] >= 0x20 && k[i] < 0x7f ? (char)k[i] : '?';
 	shown[n] = '\0';
-	ack__seterr(s->errmsg, sizeof s->errmsg,
+	ack__seterr(ERRBUF,
 	    "%s record \"%s\": cannot be decoded", db, shown);
 	return ACK_ECORRUPT;
 }
@@ -94,7 +121,7 @@ cursor_end(ack_store *s, int rc)
 const char *
 ack_store_errmsg(const ack_store *s)
 {
-	return s ? s->errmsg : "no store";
+	return s ? errbuf : "no store";
 }
 
 /* ---------------------------------------------------------------- bytes */
@@ -191,17 +218,57 @@ rcpt_key(const char *token, const char *addr, char *key)
 
 /* ---------------------------------------------------------------- txns */
 
+/*
+ * Every transaction holds maplock shared: LMDB resizes the map only with
+ * no transaction open in the process, which the exclusive lock ensures.
+ */
+static int
+adopt_size(ack_store *s)
+{
+	int rc;
+
+	/* Another process grew the map: adopt its size. */
+	pthread_rwlock_wrlock(&s->maplock);
+	rc = mdb_env_set_mapsize(s->env, 0);
+	pthread_rwlock_unlock(&s->maplock);
+	return rc;
+}
+
 static int
 txn_begin(ack_store *s, unsigned flags, MDB_txn **txn)
 {
-	int rc = mdb_txn_begin(s->env, NULL, flags, txn);
+	int rc;
 
+	pthread_rwlock_rdlock(&s->maplock);
+	rc = mdb_txn_begin(s->env, NULL, flags, txn);
 	if (rc == MDB_MAP_RESIZED) {
-		/* Another process grew the map: adopt its size. */
-		if ((rc = mdb_env_set_mapsize(s->env, 0)) == 0)
-			rc = mdb_txn_begin(s->env, NULL, flags, txn);
+		pthread_rwlock_unlock(&s->maplock);
+		if ((rc = adopt_size(s)) != 0)
+			return mdb_fail(s, "mdb_env_set_mapsize", rc);
+		pthread_rwlock_rdlock(&s->maplock);
+		rc = mdb_txn_begin(s->env, NULL, flags, txn);
 	}
-	return rc ? mdb_fail(s, "mdb_txn_begin", rc) : ACK_OK;
+	if (rc != 0) {
+		pthread_rwlock_unlock(&s->maplock);
+		return mdb_fail(s, "mdb_txn_begin", rc);
+	}
+	return ACK_OK;
+}
+
+static void
+txn_abort(ack_store *s, MDB_txn *txn)
+{
+	mdb_txn_abort(txn);
+	pthread_rwlock_unlock(&s->maplock);
+}
+
+static int
+txn_commit(ack_store *s, MDB_txn *txn)
+{
+	int rc = mdb_txn_commit(txn);
+
+	pthread_rwlock_unlock(&s->maplock);
+	return rc ? mdb_fail(s, "mdb_txn_commit", rc) : ACK_OK;
 }
 
 static int
@@ -209,48 +276,155 @@ grow(ack_store *s)
 {
 	MDB_envinfo info;
 	size_t next;
-	int rc;
+	int rc = ACK_EFULL;
 
-	if (mdb_env_info(s->env, &info) != 0 || info.me_mapsize >= MAP_MAX)
-		return ACK_EFULL;
-	next = info.me_mapsize > MAP_MAX / 2 ? MAP_MAX : info.me_mapsize * 2;
-	if ((rc = mdb_env_set_mapsize(s->env, next)) != 0)
-		return mdb_fail(s, "mdb_env_set_mapsize", rc);
-	return ACK_OK;
+	pthread_rwlock_wrlock(&s->maplock);
+	if (mdb_env_info(s->env, &info) == 0 && info.me_mapsize < MAP_MAX) {
+		next = info.me_mapsize > MAP_MAX / 2 ? MAP_MAX : info.me_mapsize * 2;
+		rc = mdb_env_set_mapsize(s->env, next);
+		rc = rc ? mdb_fail(s, "mdb_env_set_mapsize", rc) : ACK_OK;
+	}
+	pthread_rwlock_unlock(&s->maplock);
+	return rc;
 }
 
-static int
-write_once(ack_store *s, txn_fn fn, void *arg)
+/* Give every request of a batch that has not failed yet the status rc. */
+static void
+batch_fail(struct wreq *batch, int rc)
+{
+	for (struct wreq *r = batch; r != NULL; r = r->next)
+		if (r->rc == ACK_OK) {
+			r->rc = rc;
+			ack__seterr(r->err, sizeof r->err, "%s", errbuf);
+		}
+}
+
+/* One request of a batch, in its own nested transaction. */
+static void
+batch_one(ack_store *s, MDB_txn *parent, struct wreq *r)
 {
 	MDB_txn *txn;
 	int rc;
 
-	if ((rc = txn_begin(s, 0, &txn)) != ACK_OK)
-		return rc;
-	if ((rc = fn(s, txn, arg)) != ACK_OK) {
+	if ((rc = mdb_txn_begin(s->env, parent, 0, &txn)) != 0) {
+		r->rc = mdb_fail(s, "mdb_txn_begin (nested)", rc);
+	} else if ((r->rc = r->fn(s, txn, r->arg)) != ACK_OK) {
 		mdb_txn_abort(txn);
-		return rc;
+	} else if ((rc = mdb_txn_commit(txn)) != 0) {
+		r->rc = mdb_fail(s, "mdb_txn_commit (nested)", rc);
 	}
-	if ((rc = mdb_txn_commit(txn)) != 0)
-		return mdb_fail(s, "mdb_txn_commit", rc);
-	return ACK_OK;
+	if (r->rc != ACK_OK)
+		ack__seterr(r->err, sizeof r->err, "%s", errbuf);
 }
 
-/* Run fn in a durable write transaction; on a full map grow it once. */
+/*
+ * Run a batch in one write transaction and one durable commit.  A lone
+ * request runs in the transaction itself; several run each in a nested
+ * one, so that one failing (a known token, say) does not undo the others.
+ * ACK_EFULL when any request found the map full: nothing is committed.
+ */
+static int
+batch_once(ack_store *s, struct wreq *batch)
+{
+	MDB_txn *txn;
+	bool full = false;
+	int rc;
+
+	for (struct wreq *r = batch; r != NULL; r = r->next)
+		r->rc = ACK_OK;
+	if ((rc = txn_begin(s, 0, &txn)) != ACK_OK) {
+		batch_fail(batch, rc);
+		return rc;
+	}
+	if (batch->next == NULL) {
+		if ((batch->rc = batch->fn(s, txn, batch->arg)) != ACK_OK)
+			ack__seterr(batch->err, sizeof batch->err, "%s", errbuf);
+	} else {
+		for (struct wreq *r = batch; r != NULL; r = r->next)
+			batch_one(s, txn, r);
+	}
+	for (struct wreq *r = batch; r != NULL; r = r->next)
+		full |= r->rc == ACK_EFULL;
+	if (full || (batch->next == NULL && batch->rc != ACK_OK)) {
+		txn_abort(s, txn);
+		return full ? ACK_EFULL : batch->rc;
+	}
+	if ((rc = txn_commit(s, txn)) != ACK_OK)
+		batch_fail(batch, rc);
+	return rc;
+}
+
+/* Run a batch; on a full map grow it once and run it again.  Committed? */
+static bool
+batch_run(ack_store *s, struct wreq *batch)
+{
+	int rc = batch_once(s, batch);
+
+	if (rc == ACK_EFULL && grow(s) == ACK_OK)
+		rc = batch_once(s, batch);
+	return rc == ACK_OK;
+}
+
+/* With qlock held: take a batch off the queue, run it, release its callers. */
+static void
+lead(ack_store *s)
+{
+	struct wreq *batch = s->queue, *next;
+	uint64_t n = 0;
+	bool committed;
+
+	if (s->flags & ACK_STORE_NOGROUP) {
+		s->queue = batch->next;
+		batch->next = NULL;
+	} else {
+		s->queue = NULL;
+	}
+	if (s->queue == NULL)
+		s->qtail = &s->queue;
+	s->leading = true;
+	pthread_mutex_unlock(&s->qlock);
+	committed = batch_run(s, batch);
+	pthread_mutex_lock(&s->qlock);
+	for (struct wreq *r = batch; r != NULL; r = next) {
+		next = r->next;
+		n += r->rc == ACK_OK;
+		r->done = true;
+	}
+	s->commits += committed;
+	s->writes += n;
+	s->leading = false;
+	pthread_cond_broadcast(&s->qcond);
+}
+
+/*
+ * Run fn in a durable write transaction; return once it is committed.
+ * Group commit: a caller queues its request; the first to find no batch
+ * running leads: it takes the whole queue (one request with
+ * ACK_STORE_NOGROUP), runs it in one transaction and commits once, while
+ * the requests that arrive meanwhile wait for the next batch.
+ */
 static int
 write_txn(ack_store *s, txn_fn fn, void *arg)
 {
-	int rc;
+	struct wreq r = { .fn = fn, .arg = arg };
 
 	if (s->flags & ACK_STORE_RDONLY) {
-		ack__seterr(s->errmsg, sizeof s->errmsg, "%s: store opened read-only",
-		    s->dir);
+		ack__seterr(ERRBUF, "%s: store opened read-only", s->dir);
 		return ACK_EINVAL;
 	}
-	rc = write_once(s, fn, arg);
-	if (rc == ACK_EFULL && grow(s) == ACK_OK)
-		rc = write_once(s, fn, arg);
-	return rc;
+	pthread_mutex_lock(&s->qlock);
+	*s->qtail = &r;
+	s->qtail = &r.next;
+	while (!r.done) {
+		if (s->leading)
+			pthread_cond_wait(&s->qcond, &s->qlock);
+		else
+			lead(s);
+	}
+	pthread_mutex_unlock(&s->qlock);
+	if (r.rc != ACK_OK)
+		ack__seterr(ERRBUF, "%s", r.err);
+	return r.rc;
 }
 
 /* Run fn in a read transaction. */
@@ -263,7 +437,7 @@ read_txn(ack_store *s, txn_fn fn, void *arg)
 	if ((rc = txn_begin(s, MDB_RDONLY, &txn)) != ACK_OK)
 		return rc;
 	rc = fn(s, txn, arg);
-	mdb_txn_abort(txn);
+	txn_abort(s, txn);
 	return rc;
 }
 
@@ -299,7 +473,7 @@ prepare_dir(const char *dir, unsigned flags, char *err, size_t errlen)
 static int
 not_ours(ack_store *s)
 {
-	ack__seterr(s->errmsg, sizeof s->errmsg, "%s: not an ackmilter store", s->dir);
+	ack__seterr(ERRBUF, "%s: not an ackmilter store", s->dir);
 	return ACK_ESCHEMA;
 }
 
@@ -316,7 +490,7 @@ check_schema(ack_store *s, MDB_txn *txn)
 	p = v.mv_data;
 	ver = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 	if (ver != ACK_STORE_SCHEMA) {
-		ack__seterr(s->errmsg, sizeof s->errmsg,
+		ack__seterr(ERRBUF,
 		    "%s: store schema version %u, this ackmilter reads %d", s->dir,
 		    (unsigned)ver, ACK_STORE_SCHEMA);
 		return ACK_ESCHEMA;
@@ -392,7 +566,7 @@ setup_txn(ack_store *s, MDB_txn *txn, void *arg)
 	if ((rc = env_fresh(s, txn, &fresh)) != ACK_OK)
 		return rc;
 	if (fresh && (rdonly || !(s->flags & ACK_STORE_CREATE))) {
-		ack__seterr(s->errmsg, sizeof s->errmsg, "%s: empty store", s->dir);
+		ack__seterr(ERRBUF, "%s: empty store", s->dir);
 		return ACK_ENOTFOUND;
 	}
 	if (!fresh && (rc = check_schema(s, txn)) != ACK_OK)
@@ -410,17 +584,15 @@ setup(ack_store *s)
 	int rc;
 
 	if (!(s->flags & ACK_STORE_RDONLY))
-		return write_once(s, setup_txn, NULL);
+		return write_txn(s, setup_txn, NULL);
 	if ((rc = txn_begin(s, MDB_RDONLY, &txn)) != ACK_OK)
 		return rc;
 	if ((rc = setup_txn(s, txn, NULL)) != ACK_OK) {
-		mdb_txn_abort(txn);
+		txn_abort(s, txn);
 		return rc;
 	}
 	/* Committing a read transaction keeps its database handles. */
-	if ((rc = mdb_txn_commit(txn)) != 0)
-		return mdb_fail(s, "mdb_txn_commit", rc);
-	return ACK_OK;
+	return txn_commit(s, txn);
 }
 
 static int
@@ -436,11 +608,20 @@ env_open(ack_store *s, size_t mapsize)
 	if ((rc = mdb_env_set_mapsize(s->env, mapsize ? mapsize : MAP_DEFAULT)) != 0)
 		return mdb_fail(s, "mdb_env_set_mapsize", rc);
 	if ((rc = mdb_env_open(s->env, s->dir, fl, 0640)) != 0) {
-		ack__seterr(s->errmsg, sizeof s->errmsg, "mdb_env_open %s: %s",
+		ack__seterr(ERRBUF, "mdb_env_open %s: %s",
 		    s->dir, mdb_strerror(rc));
 		return map_mdb(rc);
 	}
 	return ACK_OK;
+}
+
+static void
+locks_init(ack_store *s)
+{
+	pthread_rwlock_init(&s->maplock, NULL);
+	pthread_mutex_init(&s->qlock, NULL);
+	pthread_cond_init(&s->qcond, NULL);
+	s->qtail = &s->queue;
 }
 
 int
@@ -468,10 +649,11 @@ ack_store_open(ack_store **out, const char *dir, unsigned flags,
 		return ACK_ENOMEM;
 	}
 	s->flags = flags;
+	locks_init(s);
 	if ((rc = env_open(s, mapsize)) == ACK_OK)
 		rc = setup(s);
 	if (rc != ACK_OK) {
-		ack__seterr(err, errlen, "%s", s->errmsg);
+		ack__seterr(err, errlen, "%s", errbuf);
 		ack_store_close(s);
 		return rc;
 	}
@@ -486,6 +668,9 @@ ack_store_close(ack_store *s)
 		return;
 	if (s->env)
 		mdb_env_close(s->env);
+	pthread_cond_destroy(&s->qcond);
+	pthread_mutex_destroy(&s->qlock);
+	pthread_rwlock_destroy(&s->maplock);
 	free(s->dir);
 	free(s);
 }
@@ -612,7 +797,7 @@ put_txn(ack_store *s, MDB_txn *txn, void *arg)
 	rc = put_raw(s, txn, s->msg, a->token, ACK_TOKEN_LEN, a->buf.data,
 	    a->buf.len, MDB_NOOVERWRITE);
 	if (rc == ACK_EEXIST)
-		ack__seterr(s->errmsg, sizeof s->errmsg, "%s: token already recorded",
+		ack__seterr(ERRBUF, "%s: token already recorded",
 		    a->token);
 	if (rc != ACK_OK || (rc = put_indexes(s, txn, a)) != ACK_OK)
 		return rc;
@@ -622,7 +807,7 @@ put_txn(ack_store *s, MDB_txn *txn, void *arg)
 static int
 bad_arg(ack_store *s, const char *what)
 {
-	ack__seterr(s->errmsg, sizeof s->errmsg, "%s", what);
+	ack__seterr(ERRBUF, "%s", what);
 	return ACK_EINVAL;
 }
 
@@ -711,7 +896,7 @@ get_txn(ack_store *s, MDB_txn *txn, void *arg)
 	int rc;
 
 	if ((rc = mdb_get(txn, s->msg, &k, &v)) == MDB_NOTFOUND) {
-		ack__seterr(s->errmsg, sizeof s->errmsg, "%s: no such message", a->token);
+		ack__seterr(ERRBUF, "%s: no such message", a->token);
 		return ACK_ENOTFOUND;
 	}
 	if (rc != 0)
@@ -727,7 +912,7 @@ ack_store_get(ack_store *s, const char *token, ack_record *out)
 	memset(out, 0, sizeof *out);
 	if (token == NULL ||
 	    ack_token_canon(token, strlen(token), a.token) != ACK_OK) {
-		ack__seterr(s->errmsg, sizeof s->errmsg, "not a token");
+		ack__seterr(ERRBUF, "not a token");
 		return ACK_ENOTFOUND;
 	}
 	return read_txn(s, get_txn, &a);
@@ -807,7 +992,7 @@ lookup_txn(ack_store *s, MDB_txn *txn, void *arg)
 	if (rc == ACK_ENOTFOUND)
 		rc = index_find(s, txn, s->qid, key, qid_key(a->what, key), a->token);
 	if (rc == ACK_ENOTFOUND)
-		ack__seterr(s->errmsg, sizeof s->errmsg,
+		ack__seterr(ERRBUF,
 		    "no message with token, Message-ID or queue id \"%.80s\"", a->what);
 	return rc;
 }
@@ -931,6 +1116,10 @@ stat_txn(ack_store *s, MDB_txn *txn, void *arg)
 	info->events = st[2].ms_entries;
 	info->map_used = ((uint64_t)ei.me_last_pgno + 1) * es.ms_psize;
 	info->map_size = ei.me_mapsize;
+	pthread_mutex_lock(&s->qlock);
+	info->commits = s->commits;
+	info->writes = s->writes;
+	pthread_mutex_unlock(&s->qlock);
 	return ACK_OK;
 }
 
@@ -1246,7 +1435,7 @@ apply_txn(ack_store *s, MDB_txn *txn, void *arg)
 	memset(a->res, 0, sizeof *a->res);
 	slots_free(a);
 	if ((rc = mdb_get(txn, s->msg, &k, &v)) == MDB_NOTFOUND) {
-		ack__seterr(s->errmsg, sizeof s->errmsg, "%s: no such message", a->token);
+		ack__seterr(ERRBUF, "%s: no such message", a->token);
 		return ACK_ENOTFOUND;
 	}
 	if (rc != 0)
@@ -1276,7 +1465,7 @@ ack_store_apply(ack_store *s, const char *token, const struct ack_report *r,
 		return bad_arg(s, "ack_store_apply: no report");
 	if (token == NULL ||
 	    ack_token_canon(token, strlen(token), a.token) != ACK_OK) {
-		ack__seterr(s->errmsg, sizeof s->errmsg, "ack_store_apply: not a token");
+		ack__seterr(ERRBUF, "ack_store_apply: not a token");
 		return ACK_ENOTFOUND;
 	}
 	ack_buf_init(&a.buf, RCPT_BUF_CAP);
@@ -1300,7 +1489,7 @@ ack_store_last_event(ack_store *s, uint64_t *seq)
 	if ((rc = txn_begin(s, MDB_RDONLY, &txn)) != ACK_OK)
 		return rc;
 	rc = last_seq(s, txn, seq);
-	mdb_txn_abort(txn);
+	txn_abort(s, txn);
 	return rc;
 }
 
@@ -1481,7 +1670,7 @@ msg_events_txn(ack_store *s, MDB_txn *txn, void *arg)
 	int rc, stop = 0;
 
 	if (submitted_of(s, txn, a->token) == INT64_MIN) {
-		ack__seterr(s->errmsg, sizeof s->errmsg, "%s: no such message", a->token);
+		ack__seterr(ERRBUF, "%s: no such message", a->token);
 		return ACK_ENOTFOUND;
 	}
 	if ((rc = known_times(s, txn, a)) != ACK_OK ||
@@ -1511,7 +1700,7 @@ ack_store_message_events(ack_store *s, const char *token,
 		return bad_arg(s, "ack_store_message_events: no callback");
 	if (token == NULL ||
 	    ack_token_canon(token, strlen(token), a.token) != ACK_OK) {
-		ack__seterr(s->errmsg, sizeof s->errmsg, "not a token");
+		ack__seterr(ERRBUF, "not a token");
 		return ACK_ENOTFOUND;
 	}
 	return read_txn(s, msg_events_txn, &a);

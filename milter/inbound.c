@@ -102,13 +102,12 @@ handle_report(SMFICTX *ctx, const struct msg *m, const ack_report *r,
 	ack_apply_result res = { 0 };
 	int rc;
 
-	pthread_mutex_lock(&store_mutex);
+	/* Thread-safe; returns once the state is durable (group commit). */
 	rc = ack_store_absorb(ackd.store, m->snap->keys, r,
 	    m->rcpt_return ? m->env_token : NULL, time(NULL), token, &where, &res);
 	if (rc != ACK_OK && rc != ACK_ENOTFOUND && rc != ACK_EMAC && rc != ACK_ENOKEY)
 		log_err(qid, "%s report for token=%s not recorded: %s (%s); delivered",
 		    kind, token, ack_strerror(rc), ack_store_errmsg(ackd.store));
-	pthread_mutex_unlock(&store_mutex);
 	if (rc == ACK_ENOTFOUND && where == NULL)
 		log_info(qid, "%s report without a token: not ours, delivered", kind);
 	else if (rc == ACK_ENOTFOUND)

@@ -32,10 +32,9 @@ struct snap {
 
 struct ackd {
 	struct snap *snap; /* the current snapshot; see snap_get() */
-	ack_store *store;  /* one handle for all threads: use under store_mutex */
+	ack_store *store;  /* one handle for all threads (thread-safe) */
 };
 extern struct ackd ackd;
-extern pthread_mutex_t store_mutex;
 
 /* daemon.c */
 struct snap *snap_get(void);

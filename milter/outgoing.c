@@ -98,7 +98,7 @@ orcpt_record(const struct rcpt *r)
 {
 	ack_buf b;
 
-	ack_buf_init(&b, 4096);
+	ack_buf_init(&b, 0); /* the MTA bounds addresses */
 	if (r->orcpt == NULL) {
 		if (ack_buf_printf(&b, "rfc822;%s", r->addr) != ACK_OK)
 			ack_buf_free(&b);
@@ -167,12 +167,11 @@ record(const struct msg *m, const char *token, const char *qid, char *errmsg,
 		if ((rv[i].orcpt = orcpt_record(&m->rcpt[i])) == NULL)
 			goto out;
 	}
-	pthread_mutex_lock(&store_mutex);
+	/* Thread-safe; returns once the record is durable (group commit). */
 	rc = ack_store_put(ackd.store, &am, rv, m->nrcpt);
 	if (rc != ACK_OK)
 		snprintf(errmsg, errlen, "store: %s (%s)", ack_strerror(rc),
 		    ack_store_errmsg(ackd.store));
-	pthread_mutex_unlock(&store_mutex);
 out:
 	for (size_t i = 0; i < m->nrcpt; i++)
 		free(rv[i].orcpt);
@@ -215,7 +214,7 @@ request_rcpt(SMFICTX *ctx, const struct msg *m, const struct rcpt *r)
 
 	if (r->notify != NULL)
 		return 0;
-	ack_buf_init(&args, 4096);
+	ack_buf_init(&args, 0);
 	ack_notify_format(rcpt_notify(m, r), notify, sizeof notify);
 	if (ack_buf_printf(&args, "NOTIFY=%s ORCPT=", notify) == ACK_OK &&
 	    orcpt_arg(&args, r) == ACK_OK) {

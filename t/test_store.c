@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <dirent.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -820,6 +821,125 @@ test_apply(void)
 	ack_store_close(s);
 }
 
+/* ---------------------------------------------------------------- group commit */
+
+#define GC_THREADS 8
+#define GC_PUTS 40
+
+struct gc_arg {
+	ack_store *s;
+	unsigned id;
+	unsigned put_ok, apply_ok, dup_exist, dup_ok;
+	bool errmsg_ok;
+};
+
+/* One thread: GC_PUTS messages of two recipients, each followed by a DSN
+ * for its first recipient, and one put of a token every thread tries. */
+static void *
+gc_worker(void *p)
+{
+	struct gc_arg *a = p;
+	ack_rcpt r[2] = {
+		{ .address = (char *)"one@x.org", .dsn_state = ACK_DSN_PENDING },
+		{ .address = (char *)"two@x.org", .dsn_state = ACK_DSN_PENDING },
+	};
+	ack_apply_result res;
+	ack_msg m;
+	int rc;
+
+	for (unsigned i = 0; i < GC_PUTS; i++) {
+		fill_msg(&m, 5000 + a->id * 1000 + i, "<gc@x.org>", 100 + i);
+		a->put_ok += ack_store_put(a->s, &m, r, 2) == ACK_OK;
+		a->apply_ok += apply1(a->s, m.token, ACK_KIND_DSN,
+		    block("one@x.org", "delivered", "2.0.0", NULL), 200, &res) == ACK_OK &&
+		    res.updated == 1;
+		if (i == GC_PUTS / 2) {
+			fill_msg(&m, 4999, "<dup@x.org>", 100);
+			rc = ack_store_put(a->s, &m, r, 2);
+			a->dup_ok += rc == ACK_OK;
+			a->dup_exist += rc == ACK_EEXIST;
+			if (rc == ACK_EEXIST)
+				a->errmsg_ok = strstr(ack_store_errmsg(a->s), m.token) != NULL;
+		}
+	}
+	return NULL;
+}
+
+/* Every message is there, with its DSN applied. */
+static unsigned
+gc_check(ack_store *s)
+{
+	unsigned good = 0;
+	char tok[ACK_TOKEN_LEN + 1];
+
+	for (unsigned t = 0; t < GC_THREADS; t++)
+		for (unsigned i = 0; i < GC_PUTS; i++) {
+			make_token(5000 + t * 1000 + i, tok);
+			good += dsn_of(s, tok, "one@x.org", NULL) == ACK_DSN_DELIVERED &&
+			    dsn_of(s, tok, "two@x.org", NULL) == ACK_DSN_PENDING;
+		}
+	return good;
+}
+
+static void
+gc_run(const char *name, unsigned flags)
+{
+	struct gc_arg a[GC_THREADS];
+	pthread_t th[GC_THREADS];
+	unsigned puts = 0, applies = 0, dups = 0, exist = 0, errs = 0;
+	ack_store_info before, after;
+	ack_store *s = open_store(name, ACK_STORE_CREATE | flags, 0);
+	uint64_t writes = GC_THREADS * GC_PUTS * 2 + 1;
+
+	ok(s != NULL, "%s: open", name);
+	if (s == NULL)
+		return;
+	is_int(ack_store_stat(s, &before), ACK_OK, "%s: stat", name);
+	for (unsigned t = 0; t < GC_THREADS; t++) {
+		a[t] = (struct gc_arg){ .s = s, .id = t };
+		if (pthread_create(&th[t], NULL, gc_worker, &a[t]) != 0)
+			a[t].s = NULL;
+	}
+	for (unsigned t = 0; t < GC_THREADS; t++) {
+		if (a[t].s != NULL)
+			pthread_join(th[t], NULL);
+		puts += a[t].put_ok;
+		applies += a[t].apply_ok;
+		dups += a[t].dup_ok;
+		exist += a[t].dup_exist;
+		errs += a[t].errmsg_ok;
+	}
+	is_int(puts, GC_THREADS * GC_PUTS, "%s: every put committed", name);
+	is_int(applies, GC_THREADS * GC_PUTS, "%s: every apply committed", name);
+	ok(dups == 1 && exist == GC_THREADS - 1,
+	    "%s: a token put by every thread: 1 OK, the others EEXIST", name);
+	is_int(errs, GC_THREADS - 1, "%s: each EEXIST has its own error text", name);
+	is_int(ack_store_stat(s, &after), ACK_OK, "%s: stat", name);
+	is_int(after.messages - before.messages, GC_THREADS * GC_PUTS + 1,
+	    "%s: all messages stored", name);
+	is_int(after.events - before.events, GC_THREADS * GC_PUTS * 3 + 2,
+	    "%s: all events stored (2 submit + 1 dsn per message)", name);
+	is_int(after.writes - before.writes, writes, "%s: writes counted", name);
+	is_int(gc_check(s), GC_THREADS * GC_PUTS, "%s: every record reads back", name);
+	printf("# %s: %llu writes in %llu commits\n", name,
+	    (unsigned long long)(after.writes - before.writes),
+	    (unsigned long long)(after.commits - before.commits));
+	if (flags & ACK_STORE_NOGROUP)
+		is_int(after.commits - before.commits, writes,
+		    "%s: one commit per write", name);
+	else
+		ok(after.commits - before.commits < writes,
+		    "%s: concurrent writes share commits", name);
+	ack_store_close(s);
+}
+
+static void
+test_group_commit(void)
+{
+	gc_run("gc", 0);
+	gc_run("gc-off", ACK_STORE_NOGROUP);
+}
+
 /* ---------------------------------------------------------------- main */
 
 int
@@ -854,6 +974,7 @@ main(void)
 	test_map_full();
 	test_decoder();
 	test_apply();
+	test_group_commit();
 	free(bigdiag);
 	rm_tree(topdir);
 	return tap_done();
