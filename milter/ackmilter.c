@@ -151,6 +151,29 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 	return next(c, SMFIP_NR_MAIL);
 }
 
+/*
+ * A client's ORCPT is kept only when it is "addr-type;xtext" of printable
+ * ASCII that decodes: anything else would carry its bytes into our
+ * request to the MTA, so our own ORCPT is used instead.
+ */
+static bool
+orcpt_valid(const char *v)
+{
+	const char *semi = v ? strchr(v, ';') : NULL;
+	ack_buf b;
+	bool ok;
+
+	if (semi == NULL || semi == v)
+		return false;
+	for (const char *p = v; *p; p++)
+		if (*p < '!' || *p > '~' || *p == '=')
+			return false;
+	ack_buf_init(&b, 0);
+	ok = ack_xtext_decode(&b, semi + 1, strlen(semi + 1)) == ACK_OK;
+	ack_buf_free(&b);
+	return ok;
+}
+
 static int
 rcpt_add(struct msg *m, char **argv)
 {
@@ -171,7 +194,7 @@ rcpt_add(struct msg *m, char **argv)
 	r->addr = strip_brackets(argv[0]);
 	if (esmtp_arg(argv, "NOTIFY") != NULL)
 		r->notify = strdup(esmtp_arg(argv, "NOTIFY"));
-	if (esmtp_arg(argv, "ORCPT") != NULL)
+	if (orcpt_valid(esmtp_arg(argv, "ORCPT")))
 		r->orcpt = strdup(esmtp_arg(argv, "ORCPT"));
 	m->nrcpt++;
 	return r->arg != NULL && r->addr != NULL ? 0 : -1;

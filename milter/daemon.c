@@ -1,8 +1,9 @@
 /*
  * daemon.c - ackmilter's main(): options, the configuration check (-n), and
- * the start order: configuration, socket, keys, store, privileges, then
- * libmilter's threads.  In the background the parent waits until the child
- * reports that everything opened, so a start failure is printed where the
+ * the start order: configuration, socket, keys, store, pid file, then the
+ * drop to UserID (refused as root without one), then libmilter's threads.
+ * In the background the parent waits until the child reports that
+ * everything opened, so a start failure is printed where the
  * administrator typed the command.
  */
 #include "config.h"
@@ -30,7 +31,6 @@
 #include "milter.h"
 
 struct ackd ackd;
-pthread_mutex_t store_mutex = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t snap_mutex = PTHREAD_MUTEX_INITIALIZER;
 
 static int verdict_fd = -1; /* pipe to the waiting parent, when detached */
@@ -41,6 +41,17 @@ usage(void)
 {
 	fprintf(stderr, "usage: ackmilter [-fnV] [-c config-file]\n");
 	exit(2);
+}
+
+/* Running as root with no UserID to drop to is refused (-n says so too). */
+static bool
+root_refused(const ack_config *cfg, const char *path)
+{
+	if (geteuid() != 0 || (cfg->user_id != NULL && *cfg->user_id != '\0'))
+		return false;
+	fprintf(stderr, "ackmilter: running as root without UserID: set UserID "
+	    "(e.g. ackmilter:postfix) in %s\n", path);
+	return true;
 }
 
 /* Log a start-up failure, tell the waiting parent, and exit. */
@@ -79,6 +90,8 @@ check(const char *path, const ack_config *cfg)
 		fprintf(stderr, "ackmilter: %s\n", err);
 		bad = 1;
 	}
+	if (root_refused(cfg, path))
+		bad = 1;
 	snprintf(data, sizeof data, "%s/data.mdb", cfg->database);
 	if (access(data, F_OK) != 0)
 		printf("ackmilter: Database %s does not exist yet: it will be created\n",
@@ -180,22 +193,41 @@ lookup_user(const char *spec, uid_t *uid, gid_t *gid)
 	return true;
 }
 
+/* The socket belongs to UserID and its group, mode 0660: never others. */
+static void
+hand_over_socket(const char *sockpath, uid_t uid, gid_t gid)
+{
+	if (sockpath == NULL)
+		return;
+	if (getuid() == 0 && chown(sockpath, uid, gid) != 0)
+		die("chown %s: %s", sockpath, strerror(errno));
+	if (chmod(sockpath, 0660) != 0)
+		die("chmod %s: %s", sockpath, strerror(errno));
+}
+
+/*
+ * After the socket, the store and the keys are open: become UserID for
+ * good.  Not root: UserID must then be who we already are.
+ */
 static void
 drop_privileges(const ack_config *cfg, const char *sockpath)
 {
 	uid_t uid;
 	gid_t gid;
 
-	if (cfg->user_id == NULL || *cfg->user_id == '\0')
+	if (cfg->user_id == NULL || *cfg->user_id == '\0') {
+		hand_over_socket(sockpath, getuid(), getgid());
 		return;
+	}
 	if (!lookup_user(cfg->user_id, &uid, &gid))
 		die("UserID %s: no such user or group", cfg->user_id);
-	if (sockpath != NULL && chown(sockpath, uid, gid) != 0)
-		die("chown %s: %s", sockpath, strerror(errno));
+	if (getuid() != 0 && uid != getuid())
+		die("UserID %s: only root can become another user", cfg->user_id);
+	hand_over_socket(sockpath, uid, gid);
 	if (getuid() == 0 && (setgroups(1, &gid) != 0 || setgid(gid) != 0 ||
 	    setuid(uid) != 0))
 		die("cannot become %s: %s", cfg->user_id, strerror(errno));
-	if (uid != 0 && setuid(0) == 0)
+	if (uid != 0 && (setuid(0) == 0 || seteuid(0) == 0))
 		die("UserID %s: privileges could not be dropped", cfg->user_id);
 }
 
@@ -233,24 +265,31 @@ open_store(const ack_config *cfg)
 	char err[1024];
 	int rc;
 
-	rc = ack_store_open(&ackd.store, cfg->database, ACK_STORE_CREATE,
+	rc = ack_store_open(&ackd.store, cfg->database, ACK_STORE_CREATE |
+	    (cfg->group_commit ? 0 : ACK_STORE_NOGROUP),
 	    (size_t)cfg->database_map_size, err, sizeof err);
 	if (rc != ACK_OK)
 		die("Database %s", err);
 }
 
-static void
+/* Write the pid file; its path (a copy: a reload frees the configuration)
+ * for the unlink at stop, or NULL for none. */
+static char *
 write_pidfile(const char *path)
 {
+	char *copy;
 	FILE *fp;
 
 	if (path == NULL || *path == '\0')
-		return;
+		return NULL;
+	if ((copy = strdup(path)) == NULL)
+		die("PidFile %s: out of memory", path);
 	if ((fp = fopen(path, "w")) == NULL)
 		die("PidFile %s: %s", path, strerror(errno));
 	fprintf(fp, "%ld\n", (long)getpid());
 	if (fclose(fp) != 0)
 		die("PidFile %s: %s", path, strerror(errno));
+	return copy;
 }
 
 static void
@@ -379,6 +418,24 @@ milter_thread(void *arg)
 }
 
 /*
+ * SIGHUP, SIGTERM and SIGINT go through a pipe to serve()'s loop.  Caught
+ * from before the socket exists: a SIGHUP sent as soon as the socket
+ * appears must reload (at the loop's start), not kill the daemon.
+ */
+static void
+catch_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	if (pipe(signal_pipe) != 0)
+		die("pipe: %s", strerror(errno));
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+}
+
+/*
  * libmilter's own signal thread would stop the milter on SIGHUP.  The
  * main thread keeps SIGHUP, SIGTERM and SIGINT unblocked while libmilter's
  * threads (started from milter_thread) block them, so Linux delivers them
@@ -387,22 +444,15 @@ milter_thread(void *arg)
 static int
 serve(const char *path)
 {
-	struct sigaction sa = { .sa_handler = on_signal };
 	pthread_t tid;
 	sigset_t set, old;
 	unsigned char b;
 	int rc = MI_FAILURE;
 
-	if (pipe(signal_pipe) != 0)
-		die("pipe: %s", strerror(errno));
 	sigemptyset(&set);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
 	pthread_sigmask(SIG_BLOCK, &set, &old);
 	if (pthread_create(&tid, NULL, milter_thread, &rc) != 0)
 		die("cannot start the milter thread: %s", strerror(errno));
@@ -432,7 +482,7 @@ main(int argc, char **argv)
 	bool foreground = false, check_only = false;
 	ack_config *cfg;
 	struct snap *s;
-	char err[1024];
+	char err[1024], *pidfile;
 	int ch, rc;
 
 	while ((ch = getopt(argc, argv, "c:fnVh")) != -1) {
@@ -455,6 +505,10 @@ main(int argc, char **argv)
 		ack_config_free(cfg);
 		return rc;
 	}
+	if (root_refused(cfg, path)) {
+		ack_config_free(cfg);
+		return 1;
+	}
 	log_init("ackmilter", cfg->syslog_facility, foreground, cfg->log_verbose);
 	ack_config_free(cfg);
 	if (!foreground)
@@ -463,10 +517,11 @@ main(int argc, char **argv)
 		die("%s", err);
 	snap_install(s);
 	cfg = s->cfg;
+	catch_signals();
 	open_socket(cfg);
 	open_store(cfg);
+	pidfile = write_pidfile(cfg->pid_file);
 	drop_privileges(cfg, socket_path(cfg->socket));
-	write_pidfile(cfg->pid_file);
 	log_info(NULL, "ackmilter %s starting: socket %s, database %s, %u key(s), "
 	    "%zu pattern(s)", PACKAGE_VERSION, cfg->socket, cfg->database,
 	    ack_keys_count(s->keys), ack_patterns_count(s->patterns));
@@ -477,9 +532,10 @@ main(int argc, char **argv)
 		quiet_stdio();
 	}
 	rc = serve(path);
-	log_info(NULL, "ackmilter stopping");
-	if (cfg->pid_file != NULL && *cfg->pid_file != '\0')
-		unlink(cfg->pid_file);
+	log_info(NULL, "ackmilter stopping"); /* cfg is gone after a reload */
+	if (pidfile != NULL)
+		unlink(pidfile);
+	free(pidfile);
 	ack_store_close(ackd.store);
 	snap_put(ackd.snap);
 	log_close();

@@ -48,7 +48,7 @@ log_close(void)
 		closelog();
 }
 
-static void
+static void __attribute__((format(printf, 3, 0)))
 vlog(int prio, const char *qid, const char *fmt, va_list ap)
 {
 	char line[2048];
@@ -58,9 +58,10 @@ vlog(int prio, const char *qid, const char *fmt, va_list ap)
 	if (n < 0 || (size_t)n >= sizeof line)
 		n = 0;
 	vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
-	/* Never let a CR or LF from peer data split a log line. */
+	/* Never let peer data split a log line (CR, LF) or drive a
+	 * terminal (ESC and the other control characters). */
 	for (char *p = line; *p; p++)
-		if (*p == '\r' || *p == '\n')
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = ' ';
 	if (use_stderr) {
 		struct tm tm;

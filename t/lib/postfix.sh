@@ -222,7 +222,9 @@ pf_release() {
 
 # milter_config FILE [Key value]...: the test configuration, then extras.
 # The store is $MILTER_DB, by default $PF_DIR/db; PatternDir is the source
-# tree's patterns/ when there is one.
+# tree's patterns/ when there is one.  ackmilter refuses to run as root
+# without UserID: it drops to $MILTER_USER (default postfix:postfix, which
+# exists wherever Postfix does) once socket, store and keys are open.
 milter_config() {
 	mc_file=$1
 	shift
@@ -236,6 +238,7 @@ milter_config() {
 		echo "Ret hdrs"
 		echo "OnError accept"
 		echo "PidFile $PF_DIR/ackmilter.pid"
+		echo "UserID ${MILTER_USER:-postfix:postfix}"
 		# the source tree's patterns (the installed ones may be absent)
 		if [ -d "$ACK_SRCDIR/patterns" ]; then
 			echo "PatternDir $ACK_SRCDIR/patterns"
@@ -247,23 +250,27 @@ milter_config() {
 }
 
 # milter_start CONF LOG: run ackmilter in the foreground (background job),
-# stderr to LOG; wait for its socket.  ackmilter makes the socket mode 0770
-# (umask 007); it runs as root here, so give the socket to group postfix
-# for smtpd and cleanup to connect.
+# stderr to LOG; wait for its socket.  ackmilter hands the socket to its
+# UserID and group (mode 0660) before it serves; a reload re-reads the key
+# file as that user, so the key file is given to it first.
 milter_start() {
 	rm -f "$PF_DIR/ackmilter.sock"
+	ms_user=$(sed -n 's/^UserID //p' "$1")
+	ms_keys=$(sed -n 's/^KeyFile //p' "$1")
+	if [ -n "$ms_user" ] && [ -f "$ms_keys" ]; then
+		chown "$ms_user" "$ms_keys" || fail "cannot chown $ms_user $ms_keys"
+	fi
 	"$ACK_BUILDDIR/milter/ackmilter" -c "$1" -f >>"$2" 2>&1 &
 	MILTER_PID=$!
 	at_cleanup 'milter_stop'
 	wait_for 10 "the ackmilter socket $PF_DIR/ackmilter.sock" \
-	    milter_ready "$PF_DIR/ackmilter.sock"
-	chgrp postfix "$PF_DIR/ackmilter.sock" ||
-	    fail "cannot chgrp postfix $PF_DIR/ackmilter.sock"
+	    milter_ready "$PF_DIR/ackmilter.sock" "${ms_user#*:}"
 }
 
+# milter_ready SOCKET [GROUP]: the socket exists (and belongs to GROUP).
 milter_ready() {
 	pid_alive "$MILTER_PID" || fail "ackmilter exited early"
-	[ -S "$1" ]
+	[ -S "$1" ] && { [ -z "$2" ] || [ "$(stat -c %G "$1")" = "$2" ]; }
 }
 
 # milter_stop: SIGTERM, wait up to 10 s, then SIGKILL (with a note).
