@@ -329,16 +329,18 @@ int ack_store_stat(ack_store *s, ack_store_info *info) ACK_WUR;
 int ack_store_last_event(ack_store *s, uint64_t *seq) ACK_WUR;
 
 /*
- * Iterate the events of one message (token), oldest first: a scan of the
- * log from a little before the message's submission time on.
- * ACK_ENOTFOUND when the message is unknown.
+ * Iterate the events of one message (token), oldest first, through the
+ * token -> event index ("evtok"; a store made before it and opened
+ * read-only: a scan of the whole log).  ACK_ENOTFOUND when the message is
+ * unknown.
  */
 int ack_store_message_events(ack_store *s, const char *token,
     ack_store_event_cb cb, void *arg) ACK_WUR;
 
 /*
  * Delete the messages submitted before `before`, their recipients, their
- * Message-ID and queue id index entries, and every event of a message that
+ * Message-ID and queue id index entries, and every event (with its token
+ * index entry, not counted in `index`) of a message that
  * is not (or no longer) in the store, except the last event of the log
  * (new events number on from it, so export cursors stay valid).  Work is
  * done in bounded write transactions; the milter may write in between.

@@ -821,6 +821,182 @@ test_apply(void)
 	ack_store_close(s);
 }
 
+/* ---------------------------------------------------------------- token index */
+
+/* Raw LMDB on a closed store: entries of database db (with tok: the
+ * duplicates under that key); drop: delete db instead.  -1 on failure. */
+static long
+raw_count(const char *name, const char *db, const char *tok, bool drop)
+{
+	char dir[512];
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_cursor *c;
+	MDB_stat st;
+	MDB_val k = { ACK_TOKEN_LEN, (void *)tok }, v;
+	size_t dups = 0;
+	long n = -1;
+
+	store_path(name, dir, sizeof dir);
+	if (mdb_env_create(&env) != 0)
+		return -1;
+	mdb_env_set_maxdbs(env, 8);
+	if (mdb_env_open(env, dir, 0, 0640) == 0 &&
+	    mdb_txn_begin(env, NULL, 0, &txn) == 0) {
+		if (mdb_dbi_open(txn, db, 0, &dbi) != 0) {
+			n = -1;
+		} else if (drop) {
+			n = mdb_drop(txn, dbi, 1) == 0 ? 0 : -1;
+		} else if (tok == NULL) {
+			n = mdb_stat(txn, dbi, &st) == 0 ? (long)st.ms_entries : -1;
+		} else if (mdb_cursor_open(txn, dbi, &c) == 0) {
+			int rc = mdb_cursor_get(c, &k, &v, MDB_SET);
+
+			n = rc == MDB_NOTFOUND ? 0 :
+			    rc == 0 && mdb_cursor_count(c, &dups) == 0 ? (long)dups : -1;
+			mdb_cursor_close(c);
+		}
+		if (mdb_txn_commit(txn) != 0)
+			n = -1;
+	}
+	mdb_env_close(env);
+	return n;
+}
+
+/* Message a (2 recipients) and b (1), reports for both, then an ARF for a
+ * thirty days after its last state update, then a last event for b. */
+static void
+evtok_setup(ack_store *s, char *ta, char *tb)
+{
+	ack_rcpt ra[2] = { { .address = (char *)"a1@x.org", .dsn_state = ACK_DSN_PENDING },
+		{ .address = (char *)"a2@x.org", .dsn_state = ACK_DSN_PENDING } };
+	ack_rcpt rb = { .address = (char *)"b@x.org", .dsn_state = ACK_DSN_PENDING };
+	ack_report arf = { .kind = ACK_KIND_ARF, .feedback_type = (char *)"abuse" };
+	ack_apply_result res;
+	ack_msg m;
+
+	fill_msg(&m, 401, "<ev-a@x.org>", 1000);
+	memcpy(ta, m.token, ACK_TOKEN_LEN + 1);
+	is_int(ack_store_put(s, &m, ra, 2), ACK_OK, "evtok: put a");
+	fill_msg(&m, 402, "<ev-b@x.org>", 5000);
+	memcpy(tb, m.token, ACK_TOKEN_LEN + 1);
+	is_int(ack_store_put(s, &m, &rb, 1), ACK_OK, "evtok: put b");
+	is_int(apply1(s, ta, ACK_KIND_DSN, block("a1@x.org", "delivered", "2.0.0",
+	    NULL), 2000, &res), ACK_OK, "evtok: dsn for a");
+	is_int(apply1(s, tb, ACK_KIND_DSN, block("b@x.org", "delayed", "4.4.7",
+	    NULL), 5001, &res), ACK_OK, "evtok: dsn for b");
+	is_int(ack_store_apply(s, ta, &arf, 2000 + 30 * 86400, &res), ACK_OK,
+	    "evtok: arf for a, 30 days later");
+	is_int(apply1(s, tb, ACK_KIND_DSN, block("b@x.org", "delivered", "2.0.0",
+	    NULL), 5002 + 30 * 86400, &res), ACK_OK, "evtok: last event, for b");
+}
+
+/* The history of message a: submit, submit, dsn, arf. */
+static void
+evtok_history_a(ack_store *s, const char *ta, const char *what)
+{
+	static const char *const kinds[] = { "submit", "submit", "dsn", "arf" };
+	struct evlist l = { .n = 0 };
+	bool kinds_ok = true;
+
+	is_int(ack_store_message_events(s, ta, collect, &l), ACK_OK,
+	    "%s: message events of a", what);
+	is_int(l.n, 4, "%s: 4 events of a, none of b", what);
+	for (size_t i = 0; i < 4 && i < l.n; i++)
+		kinds_ok = kinds_ok && strcmp(l.kind[i], kinds[i]) == 0;
+	ok(kinds_ok && l.n == 4 && l.seq[0] == 1 && l.seq[1] == 2 &&
+	    l.seq[2] == 4 && l.seq[3] == 6 && !l.has_rcpt[3],
+	    "%s: in order, the late arf included", what);
+}
+
+static void
+test_evtok_history(ack_store *s, const char *ta, const char *tb)
+{
+	struct evlist l = { .stop_after = 2 };
+
+	evtok_history_a(s, ta, "indexed");
+	is_int(ack_store_message_events(s, ta, collect, &l), ACK_OK, "stop early");
+	is_int(l.n, 2, "callback stops the message's events");
+	l = (struct evlist){ .n = 0 };
+	is_int(ack_store_message_events(s, tb, collect, &l), ACK_OK, "events of b");
+	ok(l.n == 3 && l.seq[0] == 3 && l.seq[1] == 5 && l.seq[2] == 7,
+	    "b: submit, delayed, delivered");
+	is_int(ack_store_message_events(s, "aeaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	    collect, &l), ACK_ENOTFOUND, "unknown message: ACK_ENOTFOUND");
+}
+
+/* A store made before the index: read-only scans, read-write fills it. */
+static void
+test_evtok_old(const char *ta)
+{
+	ack_store *s;
+
+	is_int(raw_count("evtok", "evtok", NULL, true), 0, "drop evtok (old store)");
+	ok(raw_count("evtok", "evtok", NULL, false) < 0, "evtok gone");
+	s = open_store("evtok", ACK_STORE_RDONLY, 0);
+	ok(s != NULL, "old store opens read-only");
+	if (s != NULL) {
+		evtok_history_a(s, ta, "read-only, no index");
+		ack_store_close(s);
+	}
+	ok(raw_count("evtok", "evtok", NULL, false) < 0, "read-only open adds nothing");
+	s = open_store("evtok", 0, 0);
+	ok(s != NULL, "old store opens read-write");
+	if (s != NULL) {
+		evtok_history_a(s, ta, "index rebuilt");
+		ack_store_close(s);
+	}
+	is_int(raw_count("evtok", "evtok", NULL, false), 7, "index filled: 7 entries");
+}
+
+static void
+test_evtok_purge(const char *ta, const char *tb)
+{
+	struct evlist l = { .n = 0 };
+	ack_purge_result res;
+	ack_store *s;
+	long ev, ix;
+
+	ev = raw_count("evtok", "event", NULL, false);
+	ix = raw_count("evtok", "evtok", NULL, false);
+	ok(ev == 7 && ix == 7, "before purge: 7 events, 7 index entries");
+	is_int(raw_count("evtok", "evtok", ta, false), 4, "4 index entries for a");
+	if ((s = open_store("evtok", 0, 0)) == NULL)
+		return;
+	is_int(ack_store_purge(s, 5000, true, NULL, NULL, &res), ACK_OK, "dry purge");
+	ok(res.messages == 1 && res.events == 4, "dry purge: 1 message, 4 events");
+	is_int(ack_store_purge(s, 5000, false, NULL, NULL, &res), ACK_OK, "purge a");
+	ok(res.messages == 1 && res.events == 4, "purge: 1 message, 4 events");
+	l = (struct evlist){ .n = 0 };
+	is_int(ack_store_message_events(s, tb, collect, &l), ACK_OK, "b after purge");
+	is_int(l.n, 3, "b keeps its 3 events");
+	is_int(ack_store_message_events(s, ta, collect, &l), ACK_ENOTFOUND,
+	    "a purged: ACK_ENOTFOUND");
+	ack_store_close(s);
+	ev = raw_count("evtok", "event", NULL, false);
+	ix = raw_count("evtok", "evtok", NULL, false);
+	ok(ev == 3 && ix == 3, "after purge: 3 events, 3 index entries");
+	is_int(raw_count("evtok", "evtok", ta, false), 0, "no index entry left for a");
+	is_int(raw_count("evtok", "evtok", tb, false), 3, "b's entries kept");
+}
+
+static void
+test_evtok(void)
+{
+	ack_store *s = open_store("evtok", ACK_STORE_CREATE, 0);
+	char ta[ACK_TOKEN_LEN + 1], tb[ACK_TOKEN_LEN + 1];
+
+	ok(s != NULL, "open evtok store");
+	if (s == NULL)
+		return;
+	evtok_setup(s, ta, tb);
+	test_evtok_history(s, ta, tb);
+	ack_store_close(s);
+	test_evtok_old(ta);
+	test_evtok_purge(ta, tb);
+}
+
 /* ---------------------------------------------------------------- group commit */
 
 #define GC_THREADS 8
@@ -974,6 +1150,7 @@ main(void)
 	test_map_full();
 	test_decoder();
 	test_apply();
+	test_evtok();
 	test_group_commit();
 	free(bigdiag);
 	rm_tree(topdir);

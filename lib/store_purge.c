@@ -1,0 +1,332 @@
+/*
+ * store_purge.c - purging old messages from the receipt store: messages,
+ * recipients and index entries first, then the events (and their token
+ * index entries) of messages no longer there, in bounded transactions.
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lmdb.h>
+
+#include "internal.h"
+#include "record.h"
+#include "store.h"
+
+#define PURGE_BATCH 2000    /* deletions per write transaction */
+#define PURGE_SCAN 50000    /* records looked at per transaction */
+
+struct purge_arg {
+	int64_t before;
+	bool dry;
+	ack_store_progress_cb cb;
+	void *cbarg;
+	ack_purge_result *res;
+	ack_purge_result batch;  /* counts of the transaction in progress */
+	unsigned char resume[KEY_MAX]; /* scan restarts after this key */
+	size_t resume_len, next_len;
+	unsigned char next[KEY_MAX];
+	bool done, batch_done;
+	uint64_t seen, batch_seen, total;
+	char last_token[ACK_TOKEN_LEN];
+	bool last_purged, have_last;
+};
+
+/* Does message token exist with a submission time before the cutoff, or
+ * not exist at all (an event of a purged message)? */
+static bool
+purgeable(ack_store *s, MDB_txn *txn, struct purge_arg *a, const void *token)
+{
+	int64_t t;
+
+	if (a->have_last && memcmp(a->last_token, token, ACK_TOKEN_LEN) == 0)
+		return a->last_purged;
+	t = ack__submitted_of(s, txn, token);
+	memcpy(a->last_token, token, ACK_TOKEN_LEN);
+	a->have_last = true;
+	a->last_purged = t == INT64_MIN || t < a->before;
+	return a->last_purged;
+}
+
+/* Delete (or count) the recipients of token. */
+static int
+purge_rcpts(ack_store *s, MDB_txn *txn, struct purge_arg *a, const char *token)
+{
+	MDB_cursor *c;
+	MDB_val k = { ACK_TOKEN_LEN, (void *)token }, v;
+	int rc;
+
+	if ((rc = mdb_cursor_open(txn, s->rcpt, &c)) != 0)
+		return ack__mdb_fail(s, "mdb_cursor_open", rc);
+	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && k.mv_size >= ACK_TOKEN_LEN &&
+	    memcmp(k.mv_data, token, ACK_TOKEN_LEN) == 0) {
+		a->batch.recipients++;
+		if (!a->dry && (rc = mdb_cursor_del(c, 0)) != 0)
+			break;
+		if (a->dry) {
+			rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+		} else {
+			k = (MDB_val){ ACK_TOKEN_LEN, (void *)token };
+			rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+		}
+	}
+	mdb_cursor_close(c);
+	return ack__cursor_end(s, rc);
+}
+
+static int
+purge_index(ack_store *s, MDB_txn *txn, struct purge_arg *a, MDB_dbi dbi,
+    const char *key, size_t klen, const char *token)
+{
+	MDB_val k = { klen, (void *)key }, v = { ACK_TOKEN_LEN, (void *)token };
+	int rc;
+
+	if (klen == 0)
+		return ACK_OK;
+	if (a->dry) {
+		MDB_cursor *c;
+
+		if ((rc = mdb_cursor_open(txn, dbi, &c)) != 0)
+			return ack__mdb_fail(s, "mdb_cursor_open", rc);
+		rc = mdb_cursor_get(c, &k, &v, MDB_GET_BOTH);
+		mdb_cursor_close(c);
+	} else {
+		rc = mdb_del(txn, dbi, &k, &v);
+	}
+	if (rc == 0)
+		a->batch.index++;
+	return rc == 0 || rc == MDB_NOTFOUND ? ACK_OK :
+	    ack__mdb_fail(s, "mdb_del", rc);
+}
+
+/* Delete (or count) one message, its recipients and index entries. */
+static int
+purge_message(ack_store *s, MDB_txn *txn, struct purge_arg *a,
+    const char *token, const ack_msg *m)
+{
+	MDB_val k = { ACK_TOKEN_LEN, (void *)token };
+	char key[KEY_MAX];
+	int rc;
+
+	if ((rc = purge_rcpts(s, txn, a, token)) != ACK_OK)
+		return rc;
+	if (m->message_id && (rc = purge_index(s, txn, a, s->msgid, key,
+	    ack__msgid_key(m->message_id, key), token)) != ACK_OK)
+		return rc;
+	if (m->queue_id && (rc = purge_index(s, txn, a, s->qid, key,
+	    ack__qid_key(m->queue_id, key), token)) != ACK_OK)
+		return rc;
+	a->batch.messages++;
+	if (!a->dry && (rc = mdb_del(txn, s->msg, &k, NULL)) != 0)
+		return ack__mdb_fail(s, "mdb_del", rc);
+	return ACK_OK;
+}
+
+/* Position c at the first key after a->resume (or the first key). */
+static int
+scan_start(MDB_cursor *c, struct purge_arg *a, MDB_val *k, MDB_val *v)
+{
+	int rc;
+
+	if (a->resume_len == 0)
+		return mdb_cursor_get(c, k, v, MDB_FIRST);
+	*k = (MDB_val){ a->resume_len, a->resume };
+	rc = mdb_cursor_get(c, k, v, MDB_SET_RANGE);
+	if (rc == 0 && k->mv_size == a->resume_len &&
+	    memcmp(k->mv_data, a->resume, a->resume_len) == 0)
+		rc = mdb_cursor_get(c, k, v, MDB_NEXT);
+	return rc;
+}
+
+/* Collect up to PURGE_BATCH message tokens to purge, from one scan. */
+static int
+collect_msgs(ack_store *s, MDB_txn *txn, struct purge_arg *a, ack_buf *tokens)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	size_t n = 0;
+	int rc;
+
+	if ((rc = mdb_cursor_open(txn, s->msg, &c)) != 0)
+		return ack__mdb_fail(s, "mdb_cursor_open", rc);
+	rc = scan_start(c, a, &k, &v);
+	for (; rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		ack_msg m = { .submitted = 0 };
+
+		if (k.mv_size != ACK_TOKEN_LEN || n >= PURGE_BATCH ||
+		    a->batch_seen >= PURGE_SCAN)
+			break;
+		a->batch_seen++;
+		memcpy(a->next, k.mv_data, ACK_TOKEN_LEN);
+		a->next_len = ACK_TOKEN_LEN;
+		if (ack__rec_decode_msg(v.mv_data, v.mv_size, &m) != ACK_OK)
+			continue; /* leave what cannot be read */
+		if (m.submitted < a->before) {
+			rc = ack_buf_add(tokens, k.mv_data, ACK_TOKEN_LEN);
+			n++;
+		}
+		ack__msg_clear(&m);
+		if (rc != ACK_OK)
+			break;
+	}
+	mdb_cursor_close(c);
+	a->batch_done = rc == MDB_NOTFOUND;
+	return ack__cursor_end(s, rc);
+}
+
+static int
+purge_msgs_txn(ack_store *s, MDB_txn *txn, void *arg)
+{
+	struct purge_arg *a = arg;
+	ack_buf tokens;
+	int rc;
+
+	memset(&a->batch, 0, sizeof a->batch);
+	a->batch_seen = 0;
+	ack_buf_init(&tokens, 0);
+	rc = collect_msgs(s, txn, a, &tokens);
+	for (size_t i = 0; rc == ACK_OK && i < tokens.len; i += ACK_TOKEN_LEN) {
+		char token[ACK_TOKEN_LEN + 1];
+		MDB_val k = { ACK_TOKEN_LEN, tokens.data + i }, v;
+		ack_msg m = { .submitted = 0 };
+
+		memcpy(token, tokens.data + i, ACK_TOKEN_LEN);
+		token[ACK_TOKEN_LEN] = '\0';
+		if (mdb_get(txn, s->msg, &k, &v) != 0 ||
+		    ack__rec_decode_msg(v.mv_data, v.mv_size, &m) != ACK_OK)
+			continue;
+		rc = purge_message(s, txn, a, token, &m);
+		ack__msg_clear(&m);
+	}
+	ack_buf_free(&tokens);
+	return rc;
+}
+
+/* Collect up to PURGE_BATCH events to delete: each its key (8 bytes) and
+ * its token (ACK_TOKEN_LEN bytes), for the token index. */
+static int
+collect_events(ack_store *s, MDB_txn *txn, struct purge_arg *a, ack_buf *keys)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	uint64_t last;
+	size_t n = 0;
+	int rc;
+
+	if ((rc = ack__last_seq(s, txn, &last)) != ACK_OK)
+		return rc;
+	if ((rc = mdb_cursor_open(txn, s->event, &c)) != 0)
+		return ack__mdb_fail(s, "mdb_cursor_open", rc);
+	rc = scan_start(c, a, &k, &v);
+	for (; rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		const unsigned char *tok;
+
+		if (k.mv_size != 8 || n >= PURGE_BATCH || a->batch_seen >= PURGE_SCAN)
+			break;
+		a->batch_seen++;
+		memcpy(a->next, k.mv_data, 8);
+		a->next_len = 8;
+		/* The last event stays: new events number on from it. */
+		if (be64_get(k.mv_data) == last)
+			continue;
+		tok = ack__event_token_at(&v);
+		if (tok == NULL || !purgeable(s, txn, a, tok))
+			continue;
+		if ((rc = ack_buf_add(keys, k.mv_data, 8)) != ACK_OK ||
+		    (rc = ack_buf_add(keys, tok, ACK_TOKEN_LEN)) != ACK_OK)
+			break;
+		n++;
+	}
+	mdb_cursor_close(c);
+	a->batch_done = rc == MDB_NOTFOUND;
+	return ack__cursor_end(s, rc);
+}
+
+/* Delete an event (key p, 8 bytes, then its token) and its index entry. */
+static int
+purge_event(ack_store *s, MDB_txn *txn, char *p)
+{
+	MDB_val k = { 8, p }, ik = { ACK_TOKEN_LEN, p + 8 }, iv = { 8, p };
+	int rc = mdb_del(txn, s->event, &k, NULL);
+
+	if (rc == 0 || rc == MDB_NOTFOUND)
+		rc = mdb_del(txn, s->evtok, &ik, &iv);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static int
+purge_events_txn(ack_store *s, MDB_txn *txn, void *arg)
+{
+	struct purge_arg *a = arg;
+	ack_buf keys;
+	int rc;
+
+	memset(&a->batch, 0, sizeof a->batch);
+	a->batch_seen = 0;
+	a->have_last = false;
+	ack_buf_init(&keys, 0);
+	rc = collect_events(s, txn, a, &keys);
+	for (size_t i = 0; rc == ACK_OK && i < keys.len; i += 8 + ACK_TOKEN_LEN) {
+		int mrc = a->dry ? 0 : purge_event(s, txn, keys.data + i);
+
+		if (mrc != 0)
+			rc = ack__mdb_fail(s, "mdb_del", mrc);
+		else
+			a->batch.events++;
+	}
+	ack_buf_free(&keys);
+	return rc;
+}
+
+/* Run one phase (messages or events) in bounded transactions. */
+static int
+purge_phase(ack_store *s, struct purge_arg *a, txn_fn fn)
+{
+	int rc;
+
+	a->resume_len = 0;
+	do {
+		a->next_len = a->resume_len;
+		memcpy(a->next, a->resume, a->resume_len);
+		rc = a->dry ? ack__read_txn(s, fn, a) : ack__write_txn(s, fn, a);
+		if (rc != ACK_OK)
+			return rc;
+		a->res->messages += a->batch.messages;
+		a->res->recipients += a->batch.recipients;
+		a->res->index += a->batch.index;
+		a->res->events += a->batch.events;
+		memcpy(a->resume, a->next, a->next_len);
+		a->resume_len = a->next_len;
+		a->seen += a->batch_seen;
+		if (a->cb)
+			a->cb(a->seen < a->total ? a->seen : a->total, a->total, a->cbarg);
+	} while (!a->batch_done);
+	return ACK_OK;
+}
+
+int
+ack_store_purge(ack_store *s, int64_t before, bool dry_run,
+    ack_store_progress_cb cb, void *arg, ack_purge_result *res)
+{
+	struct purge_arg *a;
+	ack_store_info info;
+	int rc;
+
+	memset(res, 0, sizeof *res);
+	if (!dry_run && (s->flags & ACK_STORE_RDONLY))
+		return ack__bad_arg(s, "ack_store_purge: store opened read-only");
+	if ((rc = ack_store_stat(s, &info)) != ACK_OK)
+		return rc;
+	if ((a = calloc(1, sizeof *a)) == NULL)
+		return ACK_ENOMEM;
+	*a = (struct purge_arg){ .before = before, .dry = dry_run, .cb = cb,
+	    .cbarg = arg, .res = res, .total = info.messages + info.events };
+	rc = purge_phase(s, a, purge_msgs_txn);
+	if (rc == ACK_OK)
+		rc = purge_phase(s, a, purge_events_txn);
+	free(a);
+	return rc;
+}
