@@ -323,16 +323,11 @@ by_pos(const void *a, const void *b)
 static const char *
 reason_in(scan *s, const char *t, size_t n)
 {
-	size_t nr = ack__patterns_n(s->pt);
-	ack__match m;
+	const ack__rule *r;
 
-	for (size_t i = 0; i < nr; i++) {
-		const ack__rule *r = ack__patterns_rule(s->pt, i);
-
-		if (r->type == ACK__PAT_REASON &&
-		    ack__pat_match(s->pt, r, s->md, t, n, 0, &m))
-			return r->word;
-	}
+	if (ack__pat_first(s->pt, ACK__PAT_REASON, ACK__SCOPE_BODY, s->md, t, n,
+	    &r))
+		return r->word;
 	return NULL;
 }
 

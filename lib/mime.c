@@ -247,11 +247,51 @@ b64_val(int c)
 	return -1;
 }
 
+/* Decoded bytes gathered in blocks, so that the buffer grows per block
+ * and not per byte; past the buffer's cap the rest is dropped (and the
+ * buffer marked truncated), as byte by byte. */
+typedef struct sink {
+	ack_buf *out;
+	size_t k;
+	int rc;
+	char blk[1024];
+} sink;
+
+static void
+sink_flush(sink *sk)
+{
+	if (sk->k > 0 && sk->rc == ACK_OK)
+		sk->rc = ack__buf_add_capped(sk->out, sk->blk, sk->k);
+	sk->k = 0;
+}
+
+/* Add c; false when decoding may stop (an error, or the cap reached). */
+static bool
+sink_put(sink *sk, char c)
+{
+	if (sk->k == sizeof sk->blk) {
+		sink_flush(sk);
+		if (sk->rc != ACK_OK || sk->out->len >= sk->out->cap)
+			return false;
+	}
+	sk->blk[sk->k++] = c;
+	return true;
+}
+
+/* The decoder's result: ACK_OK, or ACK_ENOMEM. */
+static int
+sink_done(sink *sk)
+{
+	sink_flush(sk);
+	return sk->rc == ACK_OK ? ACK_OK : ACK_ENOMEM;
+}
+
 int
 ack__b64_decode(ack_buf *out, const char *s, size_t n)
 {
 	uint32_t acc = 0;
 	unsigned bits = 0;
+	sink sk = { .out = out, .k = 0, .rc = ACK_OK };
 
 	for (size_t i = 0; i < n; i++) {
 		int v = b64_val((unsigned char)s[i]);
@@ -267,11 +307,11 @@ ack__b64_decode(ack_buf *out, const char *s, size_t n)
 		bits += 6;
 		if (bits >= 8) {
 			bits -= 8;
-			if (ack_buf_addc(out, (char)((acc >> bits) & 0xff)) != ACK_OK)
-				return out->truncated ? ACK_OK : ACK_ENOMEM;
+			if (!sink_put(&sk, (char)((acc >> bits) & 0xff)))
+				break;
 		}
 	}
-	return ACK_OK;
+	return sink_done(&sk);
 }
 
 static int
@@ -301,6 +341,8 @@ soft_break(const char *s, size_t n)
 int
 ack__qp_decode(ack_buf *out, const char *s, size_t n)
 {
+	sink sk = { .out = out, .k = 0, .rc = ACK_OK };
+
 	for (size_t i = 0; i < n;) {
 		char c = s[i];
 		size_t sb;
@@ -316,10 +358,10 @@ ack__qp_decode(ack_buf *out, const char *s, size_t n)
 			i += 2;
 		}
 		i++;
-		if (ack_buf_addc(out, c) != ACK_OK)
-			return out->truncated ? ACK_OK : ACK_ENOMEM;
+		if (!sink_put(&sk, c))
+			break;
 	}
-	return ACK_OK;
+	return sink_done(&sk);
 }
 
 int
@@ -361,16 +403,31 @@ static bool
 next_delim(const char *d, size_t len, size_t pos, const char *b, size_t bl,
     size_t *start, size_t *next, bool *close)
 {
-	while (pos < len) {
-		const char *nl = memchr(d + pos, '\n', len - pos);
-		size_t n = nl ? (size_t)(nl - (d + pos)) : len - pos;
+	char pat[BOUNDARY_MAX + 2];
+	size_t line = pos;
 
-		if (is_delim(d + pos, n, b, bl, close)) {
-			*start = pos;
-			*next = pos + n + (nl ? 1 : 0);
+	if (bl + 2 > sizeof pat)
+		return false; /* no line can hold it: is_delim never holds */
+	pat[0] = pat[1] = '-';
+	memcpy(pat + 2, b, bl);
+	while (pos < len) {
+		/* only a line starting "--b" can be a delimiter */
+		const char *q = memmem(d + pos, len - pos, pat, bl + 2), *nl;
+		size_t at, n;
+
+		if (q == NULL)
+			return false;
+		at = (size_t)(q - d);
+		pos = at + 1;
+		if (at != line && d[at - 1] != '\n')
+			continue;
+		nl = memchr(q, '\n', len - at);
+		n = nl ? (size_t)(nl - q) : len - at;
+		if (is_delim(q, n, b, bl, close)) {
+			*start = at;
+			*next = at + n + (nl ? 1 : 0);
 			return true;
 		}
-		pos += n + (nl ? 1 : 0);
 	}
 	return false;
 }

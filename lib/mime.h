@@ -177,6 +177,10 @@ int ack__pat_match(const ack_patterns *pt, const ack__rule *r, void *md,
     const char *s, size_t len, size_t start, ack__match *m);
 int ack__pat_match_any(const ack_patterns *pt, int type, int scope, void *md,
     const char *s, size_t len, size_t start, ack__match *m, bool leftmost);
+/* The first rule (load order) of type and scope matching s[0..len):
+ * 1 and *rule set, or 0. */
+int ack__pat_first(const ack_patterns *pt, int type, int scope, void *md,
+    const char *s, size_t len, const ack__rule **rule);
 
 /* ------------------------------------------------------------------ */
 /* reason.c                                                            */

@@ -11,6 +11,10 @@
  * The regex is the rest of the line, compiled caseless and multiline.
  * Directives are listed in directives[] below; bounce.c gives them their
  * meaning.
+ *
+ * The reason rules are also joined into one pattern (see build_groups):
+ * one scan finds the only rule that can be the first to match, which is
+ * then matched alone, so results are those of matching one by one.
  */
 #include "config.h"
 
@@ -34,11 +38,27 @@
 #define DEPTH_LIMIT 500     /* nested backtracking frames */
 #define HEAP_LIMIT 2048     /* KiB of heap per match call */
 #define LEFTMOST_MARGIN 1024 /* see ack__pat_match_any */
+#define GROUP_MATCH_LIMIT 1000000 /* a joined scan; past it, one by one */
+#define TYPES_MAX 8         /* rule types (ACK__PAT_*) */
+
+/*
+ * The rules of one type and scope joined into one alternation, each
+ * alternative followed by (*MARK:k), k its rank in the group: one scan
+ * tells which rules can match at all (see first_in_group).
+ */
+typedef struct group {
+	pcre2_code *re;        /* NULL: rules not joinable, match one by one */
+	size_t *idx;           /* rule index of each alternative */
+	size_t n;
+} group;
 
 struct ack_patterns {
 	ack__rule *rules;
 	size_t n, cap;
 	pcre2_match_context *mctx;
+	pcre2_match_context *gctx; /* wider limits for the joined rules */
+	char **src;            /* each rule's regex text, for the groups */
+	group groups[TYPES_MAX][ACK__SCOPE__COUNT];
 };
 
 static const struct {
@@ -78,8 +98,17 @@ ack_patterns_free(ack_patterns *pt)
 		pcre2_code_free(pt->rules[i].re);
 		free(pt->rules[i].word);
 	}
+	for (int t = 0; t < TYPES_MAX; t++)
+		for (int sc = 0; sc < ACK__SCOPE__COUNT; sc++) {
+			pcre2_code_free(pt->groups[t][sc].re);
+			free(pt->groups[t][sc].idx);
+		}
+	for (size_t i = 0; pt->src && i < pt->n; i++)
+		free(pt->src[i]);
+	free(pt->src);
 	free(pt->rules);
 	pcre2_match_context_free(pt->mctx);
+	pcre2_match_context_free(pt->gctx);
 	free(pt);
 }
 
@@ -107,13 +136,18 @@ rule_new(ack_patterns *pt)
 	if (pt->n == pt->cap) {
 		size_t cap = pt->cap ? pt->cap * 2 : 64;
 		ack__rule *v = realloc(pt->rules, cap * sizeof *v);
+		char **sv;
 
 		if (v == NULL)
 			return NULL;
 		pt->rules = v;
+		if ((sv = realloc(pt->src, cap * sizeof *sv)) == NULL)
+			return NULL;
+		pt->src = sv;
 		pt->cap = cap;
 	}
 	memset(&pt->rules[pt->n], 0, sizeof pt->rules[0]);
+	pt->src[pt->n] = NULL;
 	return &pt->rules[pt->n++];
 }
 
@@ -186,6 +220,8 @@ compile_rule(struct loader *l, ack__rule *r, const char *re)
 		    (const char *)msg);
 		return problem(l, "bad regular expression", detail);
 	}
+	if ((l->pt->src[l->pt->n - 1] = ack__strdup(re)) == NULL)
+		return ACK_ENOMEM;
 	if (use_jit) /* when it fails the rule is interpreted */
 		(void)pcre2_jit_compile(r->re, PCRE2_JIT_COMPLETE);
 	(void)pcre2_pattern_info(r->re, PCRE2_INFO_CAPTURECOUNT, &groups);
@@ -283,6 +319,167 @@ load_path(ack_patterns *pt, const char *path, char *err, size_t errlen)
 	return rc;
 }
 
+/* ---------------------------------------------------------------- groups */
+
+/* May rule i be one alternative of a joined pattern with the same
+ * meaning?  Not with back references, verbs, \K, \G, \Q, recursion or
+ * option settings other than (?i) that could reach past it. */
+static bool
+joinable(const ack_patterns *pt, size_t i)
+{
+	const char *re = pt->src[i], *q;
+	uint32_t backref = 1;
+
+	(void)pcre2_pattern_info(pt->rules[i].re, PCRE2_INFO_BACKREFMAX, &backref);
+	if (backref != 0 || strstr(re, "(*") || strstr(re, "\\K") ||
+	    strstr(re, "\\G") || strstr(re, "\\Q") || strstr(re, "\\g") ||
+	    strstr(re, "\\k"))
+		return false;
+	for (q = strstr(re, "(?"); q != NULL; q = strstr(q + 2, "(?")) {
+		char c = q[2];
+
+		if (c == ':' || c == '=' || c == '!' || c == '|' || c == '>' ||
+		    (c == '<' && (q[3] == '=' || q[3] == '!')) ||
+		    (c == 'i' && (q[3] == ')' || q[3] == ':')))
+			continue;
+		return false;
+	}
+	return true;
+}
+
+/* Past the character class that starts at re[0] ('['). */
+static const char *
+skip_class(const char *re)
+{
+	const char *q = re + 1;
+
+	if (*q == '^')
+		q++;
+	if (*q == ']') /* a leading ']' is a member */
+		q++;
+	for (; *q && *q != ']'; q++)
+		if (*q == '\\' && q[1])
+			q++;
+		else if (*q == '[' && q[1] == ':' && strstr(q + 2, ":]"))
+			q = strstr(q + 2, ":]") + 1; /* [:alpha:] */
+	return *q ? q + 1 : q;
+}
+
+/* Has re a '|' outside any group (an alternation of the whole)?  When
+ * unsure, yes. */
+static bool
+top_level_bar(const char *re)
+{
+	int depth = 0;
+
+	while (*re) {
+		if (*re == '\\') {
+			if (re[1] == '\0')
+				return true;
+			re += 2;
+		} else if (*re == '[') {
+			re = skip_class(re);
+		} else {
+			if (*re == '(')
+				depth++;
+			else if (*re == ')' && --depth < 0)
+				return true;
+			else if (*re == '|' && depth == 0)
+				return true;
+			re++;
+		}
+	}
+	return depth != 0;
+}
+
+/* Does rule i start with a word boundary that holds for all of it? */
+static bool
+at_boundary(const ack_patterns *pt, size_t i)
+{
+	return strncmp(pt->src[i], "\\b", 2) == 0 && !top_level_bar(pt->src[i]);
+}
+
+/*
+ * The joined pattern text of the rules idx[0..n), or NULL.  A run of
+ * rules that start with "\b" is one alternative that tests it once (the
+ * same test at the same place) before their own alternation, so that
+ * most places fail at once; the order of the rules is kept.
+ */
+static char *
+joined_text(const ack_patterns *pt, const size_t *idx, size_t n)
+{
+	ack_buf b;
+	char mark[48];
+	bool ok = true;
+
+	ack_buf_init(&b, 0);
+	for (size_t k = 0; k < n && ok; k++) {
+		bool wb = at_boundary(pt, idx[k]);
+		bool first = k == 0 || !wb || !at_boundary(pt, idx[k - 1]);
+		bool last = k + 1 == n || !wb || !at_boundary(pt, idx[k + 1]);
+
+		snprintf(mark, sizeof mark, ")(*MARK:%zu)%s", k, wb && last ? ")" : "");
+		if (k > 0)
+			ok = ack_buf_adds(&b, "|") == ACK_OK;
+		if (ok && wb && first)
+			ok = ack_buf_adds(&b, "\\b(?:") == ACK_OK;
+		ok = ok && ack_buf_adds(&b, "(?:") == ACK_OK &&
+		    ack_buf_adds(&b, pt->src[idx[k]] + (wb ? 2 : 0)) == ACK_OK &&
+		    ack_buf_adds(&b, mark) == ACK_OK;
+	}
+	if (ok)
+		return b.data;
+	ack_buf_free(&b);
+	return NULL;
+}
+
+/* Join the rules of type and scope when there are two or more and each
+ * can be joined; otherwise the group stays empty (rules one by one). */
+static int
+build_group(ack_patterns *pt, int type, int scope)
+{
+	group *g = &pt->groups[type][scope];
+	PCRE2_SIZE off;
+	char *text;
+	int ec;
+
+	for (size_t i = 0; i < pt->n; i++)
+		if (pt->rules[i].type == type && pt->rules[i].scope == scope) {
+			if (!joinable(pt, i))
+				return ACK_OK;
+			g->n++;
+		}
+	if (g->n < 2 || (g->idx = calloc(g->n, sizeof *g->idx)) == NULL) {
+		g->n = 0;
+		return g->n < 2 ? ACK_OK : ACK_ENOMEM;
+	}
+	g->n = 0;
+	for (size_t i = 0; i < pt->n; i++)
+		if (pt->rules[i].type == type && pt->rules[i].scope == scope)
+			g->idx[g->n++] = i;
+	if ((text = joined_text(pt, g->idx, g->n)) == NULL)
+		return ACK_ENOMEM;
+	g->re = pcre2_compile((PCRE2_SPTR)text, PCRE2_ZERO_TERMINATED,
+	    PCRE2_CASELESS | PCRE2_MULTILINE, &ec, &off, NULL);
+	free(text);
+	if (g->re != NULL && use_jit)
+		(void)pcre2_jit_compile(g->re, PCRE2_JIT_COMPLETE);
+	return ACK_OK; /* a pattern that does not compile: no group */
+}
+
+/* Only the reason rules gain from joining (measured on the corpus): they
+ * are many, unanchored, and most texts match none of them.  The anchored
+ * families (signatures, delayed) scan faster one by one. */
+static int
+build_groups(ack_patterns *pt)
+{
+	int rc = ACK_OK;
+
+	for (int sc = 0; sc < ACK__SCOPE__COUNT && rc == ACK_OK; sc++)
+		rc = build_group(pt, ACK__PAT_REASON, sc);
+	return rc;
+}
+
 /* ------------------------------------------------------------- directory */
 
 static bool
@@ -335,11 +532,15 @@ list_dir(const char *dir, char ***out, size_t *n, char *err, size_t errlen)
 static int
 make_context(ack_patterns *pt)
 {
-	if ((pt->mctx = pcre2_match_context_create(NULL)) == NULL)
+	if ((pt->mctx = pcre2_match_context_create(NULL)) == NULL ||
+	    (pt->gctx = pcre2_match_context_create(NULL)) == NULL)
 		return ACK_ENOMEM;
 	pcre2_set_match_limit(pt->mctx, MATCH_LIMIT);
 	pcre2_set_depth_limit(pt->mctx, DEPTH_LIMIT);
 	pcre2_set_heap_limit(pt->mctx, HEAP_LIMIT);
+	pcre2_set_match_limit(pt->gctx, GROUP_MATCH_LIMIT);
+	pcre2_set_depth_limit(pt->gctx, DEPTH_LIMIT);
+	pcre2_set_heap_limit(pt->gctx, HEAP_LIMIT * 4);
 	return ACK_OK;
 }
 
@@ -367,6 +568,8 @@ ack_patterns_load(ack_patterns **out, const char *dir, char *err,
 	for (size_t i = 0; names && i < n; i++)
 		free(names[i]);
 	free(names);
+	if (rc == ACK_OK)
+		rc = build_groups(pt);
 
 	if (rc == ACK_ENOMEM)
 		snprintf(err, errlen, "PatternDir %s: %s", dir, ack_strerror(rc));
@@ -420,6 +623,79 @@ match_code(const ack_patterns *pt, const pcre2_code *re, void *md,
 }
 
 /*
+ * The rank in g of the first rule that can match s[start..len): the
+ * lowest rank reported at any place where the joined pattern matches (at
+ * one place the alternation reports the lowest rank matching there).
+ * -1 when none matches; -2 when the joined scan hit a limit.
+ */
+static long
+first_in_group(const ack_patterns *pt, const group *g, void *md,
+    const char *s, size_t len, size_t start)
+{
+	long best = -1;
+	int rc;
+
+	if (len > ACK__PAT_SUBJECT_MAX)
+		len = ACK__PAT_SUBJECT_MAX;
+	while (start <= len && best != 0) {
+		const char *mark;
+		long k;
+
+		rc = pcre2_match(g->re, (PCRE2_SPTR)s, len, start, 0, md, pt->gctx);
+		if (rc == PCRE2_ERROR_NOMATCH)
+			break;
+		mark = (const char *)pcre2_get_mark(md);
+		if (rc < 0 || mark == NULL)
+			return -2;
+		k = strtol(mark, NULL, 10);
+		if (best < 0 || k < best)
+			best = k;
+		start = pcre2_get_ovector_pointer(md)[0] + 1;
+	}
+	return best;
+}
+
+/* The first rule (load order) of type and scope matching from start, one
+ * by one; its index, or pt->n. */
+static size_t
+first_one_by_one(const ack_patterns *pt, int type, int scope, void *md,
+    const char *s, size_t len, size_t start, ack__match *m)
+{
+	for (size_t i = 0; i < pt->n; i++) {
+		const ack__rule *r = &pt->rules[i];
+
+		if (r->type == type && r->scope == scope &&
+		    match_code(pt, r->re, md, s, len, start, m))
+			return i;
+	}
+	return pt->n;
+}
+
+/* As first_one_by_one, with the joined pattern when there is one: it
+ * names the only candidate, which is then matched alone (its own limits);
+ * when that fails, or the joined scan hit a limit, one by one. */
+static size_t
+first_rule(const ack_patterns *pt, int type, int scope, void *md,
+    const char *s, size_t len, size_t start, ack__match *m)
+{
+	const group *g = type >= 0 && type < TYPES_MAX && scope >= 0 &&
+	    scope < ACK__SCOPE__COUNT ? &pt->groups[type][scope] : NULL;
+	long k;
+
+	if (g == NULL || g->re == NULL || s == NULL)
+		return first_one_by_one(pt, type, scope, md, s, len, start, m);
+	if (start > (len > ACK__PAT_SUBJECT_MAX ? ACK__PAT_SUBJECT_MAX : len))
+		return pt->n;
+	k = first_in_group(pt, g, md, s, len, start);
+	if (k == -1)
+		return pt->n;
+	if (k >= 0 && (size_t)k < g->n &&
+	    match_code(pt, pt->rules[g->idx[k]].re, md, s, len, start, m))
+		return g->idx[k];
+	return first_one_by_one(pt, type, scope, md, s, len, start, m);
+}
+
+/*
  * A match, from start, of any rule of type and scope: the first rule's
  * that matches, or with leftmost the leftmost (between rules matching at
  * one place, the first loaded).
@@ -429,25 +705,47 @@ ack__pat_match_any(const ack_patterns *pt, int type, int scope, void *md,
     const char *s, size_t len, size_t start, ack__match *m, bool leftmost)
 {
 	bool found = false;
-	size_t lim = len;
+	size_t lim = len, i;
 	ack__match t;
 
-	for (size_t i = 0; i < pt->n; i++) {
+	i = first_rule(pt, type, scope, md, s, len, start, &t);
+	if (i == pt->n)
+		return 0;
+	*m = t;
+	if (!leftmost)
+		return 1;
+	found = true;
+	lim = t.start + LEFTMOST_MARGIN < len ? t.start + LEFTMOST_MARGIN : len;
+	for (i++; i < pt->n; i++) {
 		const ack__rule *r = &pt->rules[i];
 
 		if (r->type == type && r->scope == scope &&
 		    match_code(pt, r->re, md, s, found ? lim : len, start, &t) &&
-		    (!found || t.start < m->start)) {
+		    t.start < m->start) {
 			*m = t;
-			found = true;
-			if (!leftmost)
-				break;
 			/* later rules need only look before this match (plus a
 			 * margin for a match that starts earlier and ends later) */
 			lim = t.start + LEFTMOST_MARGIN < len ? t.start + LEFTMOST_MARGIN : len;
 		}
 	}
-	return found;
+	return 1;
+}
+
+/*
+ * The first rule (load order) of type and scope that matches s[0..len):
+ * 1 and *rule set, or 0.
+ */
+int
+ack__pat_first(const ack_patterns *pt, int type, int scope, void *md,
+    const char *s, size_t len, const ack__rule **rule)
+{
+	ack__match m;
+	size_t i = first_rule(pt, type, scope, md, s, len, 0, &m);
+
+	if (i == pt->n)
+		return 0;
+	*rule = &pt->rules[i];
+	return 1;
 }
 
 /*

@@ -143,11 +143,20 @@ ack__parser_build(ack_parser *p)
 	return &p->b;
 }
 
+/* Is name kept_headers[i]?  (Their first letters are lower case: a
+ * cheap test of it first.) */
+static bool
+is_kept(int i, const char *name)
+{
+	return (name[0] | 0x20) == kept_headers[i][0] &&
+	    ack__strcasecmp(kept_headers[i], name) == 0;
+}
+
 const char *
 ack__parser_header_value(const ack_parser *p, const char *name)
 {
 	for (int i = 0; i < H__COUNT; i++)
-		if (ack__strcasecmp(kept_headers[i], name) == 0)
+		if (is_kept(i, name))
 			return p->hdr[i];
 	return NULL;
 }
@@ -167,7 +176,7 @@ ack_parser_header(ack_parser *p, const char *name, const char *value)
 	char *v;
 
 	for (int i = 0; i < H__COUNT; i++) {
-		if (ack__strcasecmp(kept_headers[i], name) != 0 || p->hdr[i])
+		if (!is_kept(i, name) || p->hdr[i])
 			continue;
 		len = strlen(value);
 		if (len > ACK_MIME_FIELD_MAX)
