@@ -268,6 +268,14 @@ cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 	return c->pflags & SMFIP_SKIP ? SMFIS_SKIP : SMFIS_CONTINUE;
 }
 
+/* The message context is done with: end of message, abort or close. */
+static void
+drop_msg(struct conn *c)
+{
+	msg_free(c->msg);
+	c->msg = NULL;
+}
+
 static sfsistat
 cb_eom(SMFICTX *ctx)
 {
@@ -279,8 +287,7 @@ cb_eom(SMFICTX *ctx)
 		return SMFIS_CONTINUE;
 	rc = c->msg->outgoing ? outgoing_eom(ctx, c->msg, qid) :
 	    inbound_eom(ctx, c, qid);
-	msg_free(c->msg);
-	c->msg = NULL;
+	drop_msg(c);
 	return rc;
 }
 
@@ -289,10 +296,8 @@ cb_abort(SMFICTX *ctx)
 {
 	struct conn *c = conn_of(ctx);
 
-	if (c != NULL) {
-		msg_free(c->msg);
-		c->msg = NULL;
-	}
+	if (c != NULL)
+		drop_msg(c);
 	return SMFIS_CONTINUE;
 }
 
@@ -302,7 +307,7 @@ cb_close(SMFICTX *ctx)
 	struct conn *c = conn_of(ctx);
 
 	if (c != NULL) {
-		msg_free(c->msg);
+		drop_msg(c);
 		ack_parser_free(c->parser);
 		if (c->snap != NULL)
 			snap_put(c->snap);
