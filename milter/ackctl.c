@@ -256,6 +256,18 @@ ctl_slurp(const char *path, ack_buf *b)
 	return 0;
 }
 
+char *
+ctl_strdup(const char *s)
+{
+	char *p;
+
+	if (s == NULL)
+		return NULL;
+	if ((p = strdup(s)) == NULL)
+		exit(fail(EXIT_USAGE, "out of memory"));
+	return p;
+}
+
 void
 put_safe(const char *s)
 {

@@ -57,6 +57,8 @@ void ctl_close(struct ctl *c);
 /* Read a whole file ("-": standard input) into b, whose cap bounds it;
  * prints a one-line error and returns EXIT_USAGE on failure. */
 int ctl_slurp(const char *path, ack_buf *b);
+/* A copy of s (NULL for NULL); exits with a message when memory is out. */
+char *ctl_strdup(const char *s);
 /* Write s to stdout with terminal escapes neutralised. */
 void put_safe(const char *s);
 /* Local time for people: "2026-11-26 07:12:03 CET"; "-" for 0. */
