@@ -69,18 +69,21 @@ rows_add(struct rows *rs, const ack_record *rec, const ack_rcpt *r)
 }
 
 static void
+row_free(struct row *w)
+{
+	free(w->message_id);
+	free(w->sender);
+	free(w->address);
+	free(w->status);
+	free(w->reason);
+	free(w->diagnostic);
+}
+
+static void
 rows_free(struct rows *rs)
 {
-	for (size_t i = 0; i < rs->n; i++) {
-		struct row *w = &rs->v[i];
-
-		free(w->message_id);
-		free(w->sender);
-		free(w->address);
-		free(w->status);
-		free(w->reason);
-		free(w->diagnostic);
-	}
+	for (size_t i = 0; i < rs->n; i++)
+		row_free(&rs->v[i]);
 	free(rs->v);
 	memset(rs, 0, sizeof *rs);
 }
@@ -96,6 +99,23 @@ row_cmp(const void *a, const void *b)
 	if ((c = strcmp(x->token, y->token)) != 0)
 		return c;
 	return strcmp(x->address ? x->address : "", y->address ? y->address : "");
+}
+
+/* Sort, and keep only the last `keep` rows (all when keep is 0). */
+static void
+rows_trim(struct rows *rs, uint64_t keep)
+{
+	size_t drop;
+
+	if (rs->n > 1)
+		qsort(rs->v, rs->n, sizeof *rs->v, row_cmp);
+	if (keep == 0 || rs->n <= keep)
+		return;
+	drop = rs->n - (size_t)keep;
+	for (size_t i = 0; i < drop; i++)
+		row_free(&rs->v[i]);
+	memmove(rs->v, rs->v + drop, (size_t)keep * sizeof *rs->v);
+	rs->n = (size_t)keep;
 }
 
 /* ---------------------------------------------------------------- filter */
@@ -135,6 +155,9 @@ msg_matches(const struct filter *f, const ack_msg *m)
 	return true;
 }
 
+/* Rows collected beyond twice the --limit before the oldest are dropped. */
+#define TRIM_SLACK 4096
+
 struct collect {
 	const struct filter *f;
 	struct rows *rows;
@@ -156,6 +179,9 @@ collect_one(const ack_record *rec, void *arg)
 			continue;
 		rows_add(c->rows, rec, r);
 	}
+	/* With --limit, memory stays proportional to the limit, not the store. */
+	if (c->f->limit && c->rows->n >= 2 * c->f->limit + TRIM_SLACK)
+		rows_trim(c->rows, c->f->limit);
 	return 0;
 }
 
@@ -169,8 +195,7 @@ rows_collect(struct ctl *c, const struct filter *f, struct rows *rs)
 	if ((rc = ack_store_foreach(c->store, collect_one, &col)) != ACK_OK)
 		return fail(EXIT_USAGE, "%s (%s)", ack_strerror(rc),
 		    ack_store_errmsg(c->store));
-	if (rs->n > 1)
-		qsort(rs->v, rs->n, sizeof *rs->v, row_cmp);
+	rows_trim(rs, f->limit);
 	return 0;
 }
 
@@ -255,13 +280,13 @@ row_json(ack_json *j, const struct row *w, const struct filter *f, int64_t now)
 }
 
 static int
-print_json(const struct rows *rs, size_t from, const struct filter *f, int64_t now)
+print_json(const struct rows *rs, const struct filter *f, int64_t now)
 {
 	ack_buf b;
 	ack_json j;
 
 	ack_buf_init(&b, 0);
-	for (size_t i = from; i < rs->n; i++) {
+	for (size_t i = 0; i < rs->n; i++) {
 		ack_buf_reset(&b);
 		ack_json_init(&j, &b);
 		if (row_json(&j, &rs->v[i], f, now) != ACK_OK) {
@@ -275,7 +300,7 @@ print_json(const struct rows *rs, size_t from, const struct filter *f, int64_t n
 }
 
 static void
-print_table(const struct rows *rs, size_t from, const struct filter *f, int64_t now)
+print_table(const struct rows *rs, const struct filter *f, int64_t now)
 {
 	bool age = f->expect != EXPECT_NONE;
 	struct table t;
@@ -285,7 +310,7 @@ print_table(const struct rows *rs, size_t from, const struct filter *f, int64_t 
 		table_row(&t, "TIME", "AGE", "TOKEN", "RECIPIENT", "DSN", "MDN", "STATUS", "REASON");
 	else
 		table_row(&t, "TIME", "TOKEN", "RECIPIENT", "DSN", "MDN", "STATUS", "REASON");
-	for (size_t i = from; i < rs->n; i++) {
+	for (size_t i = 0; i < rs->n; i++) {
 		const struct row *w = &rs->v[i];
 		char when[64], ago[32], rbuf[80];
 		const char *dsn = ack_dsn_state_name(w->dsn);
@@ -303,18 +328,17 @@ print_table(const struct rows *rs, size_t from, const struct filter *f, int64_t 
 	table_free(&t);
 }
 
-/* Print the rows (the last f->limit of them, when set); exit status. */
+/* Print the rows (rows_collect kept only the last f->limit); exit status. */
 static int
 rows_print(struct ctl *c, const struct rows *rs, const struct filter *f)
 {
-	size_t from = f->limit && f->limit < rs->n ? rs->n - f->limit : 0;
 	int64_t now = ctl_now();
 
 	if (rs->n == 0)
 		return EXIT_NOTFOUND;
 	if (c->json)
-		return print_json(rs, from, f, now);
-	print_table(rs, from, f, now);
+		return print_json(rs, f, now);
+	print_table(rs, f, now);
 	return 0;
 }
 
