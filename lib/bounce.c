@@ -22,6 +22,14 @@
 #define SUBJECT_MAX 2048    /* bytes of a decoded subject */
 #define DETECT_MAX 8192     /* bytes of text the detection rules look at */
 
+#define WIN_MAX 64          /* windows around '@'s searched for recipients */
+#define WIN_BEFORE 2        /* lines before an '@' in its window */
+#define WIN_AFTER 1         /* lines after */
+
+typedef struct window {
+	size_t a, b;           /* text[a..b) */
+} window;
+
 typedef struct found {
 	size_t pos, end;       /* where the rule matched in the text */
 	char addr[256];
@@ -275,23 +283,88 @@ add_found(scan *s, const char *a, size_t n, size_t pos, size_t end)
 	s->nf++;
 }
 
-/* Every match of every recipient rule in the text before the original. */
+/* Start of the line n lines before the one holding t[pos]. */
+static size_t
+lines_back(const char *t, size_t pos, int n)
+{
+	while (pos > 0) {
+		if (t[pos - 1] == '\n' && n-- == 0)
+			break;
+		pos--;
+	}
+	return pos;
+}
+
+/* End (the '\n' or len) of the line n lines after the one holding t[pos]. */
+static size_t
+lines_on(const char *t, size_t len, size_t pos, int n)
+{
+	const char *nl;
+
+	for (; pos < len; pos = (size_t)(nl - t) + 1)
+		if ((nl = memchr(t + pos, '\n', len - pos)) == NULL || n-- == 0)
+			return nl ? (size_t)(nl - t) : len;
+	return len;
+}
+
+/*
+ * The parts of t[0..len) a recipient rule can match in: every rule
+ * captures an address, so a match lies near an '@' (WIN_BEFORE lines
+ * before its line, WIN_AFTER after).  Sorted, disjoint; the whole text
+ * when there are more than WIN_MAX.
+ */
+static size_t
+at_windows(const char *t, size_t len, window *w)
+{
+	const char *at = t;
+	size_t n = 0, a, b;
+
+	while ((at = memchr(at, '@', len - (size_t)(at - t))) != NULL) {
+		a = lines_back(t, (size_t)(at - t), WIN_BEFORE);
+		b = lines_on(t, len, (size_t)(at - t), WIN_AFTER);
+		if (n > 0 && a <= w[n - 1].b + 1) {
+			w[n - 1].b = b;
+		} else if (n == WIN_MAX) {
+			w[0].a = 0;
+			w[0].b = len;
+			return 1;
+		} else {
+			w[n].a = a;
+			w[n++].b = b;
+		}
+		/* the other '@'s of this line add nothing: on to the next */
+		at = t + lines_on(t, len, (size_t)(at - t), 0) + 1;
+		if (at >= t + len)
+			break;
+	}
+	return n;
+}
+
+/* Every match of every recipient rule in the text before the original
+ * (matched in the windows around its '@'s only: the same matches). */
 static void
 text_recipients(scan *s)
 {
-	size_t n = ack__patterns_n(s->pt);
+	size_t n = ack__patterns_n(s->pt), nw;
+	window w[WIN_MAX];
 	ack__match m;
 
+	nw = at_windows(s->text, s->len, w);
 	for (size_t i = 0; i < n; i++) {
 		const ack__rule *r = ack__patterns_rule(s->pt, i);
 		size_t at = 0;
 
 		if (r->type != ACK__PAT_RECIPIENT)
 			continue;
-		while (s->nf < RCPT_MAX && at < s->len &&
-		    ack__pat_match(s->pt, r, s->md, s->text, s->len, at, &m)) {
-			add_found(s, s->text + m.gstart, m.gend - m.gstart, m.start, m.end);
-			at = m.end > at ? m.end : at + 1;
+		for (size_t k = 0; k < nw; k++) {
+			if (at < w[k].a)
+				at = w[k].a;
+			while (s->nf < RCPT_MAX && at < w[k].b &&
+			    ack__pat_match(s->pt, r, s->md, s->text, w[k].b, at, &m)) {
+				add_found(s, s->text + m.gstart, m.gend - m.gstart,
+				    m.start, m.end);
+				at = m.end > at ? m.end : at + 1;
+			}
 		}
 	}
 }
@@ -496,8 +569,10 @@ autoreply_rcpt(scan *s)
 	return r->final_recipient && r->action ? ACK_OK : ACK_ENOMEM;
 }
 
-int
-ack__bounce_detect(ack_parser *p)
+/* Decide the kind (when decide is set), then find the recipients of a
+ * bounce or an auto-reply. */
+static int
+detect(ack_parser *p, bool decide)
 {
 	ack__report_build *b = ack__parser_build(p);
 	scan s;
@@ -510,10 +585,11 @@ ack__bounce_detect(ack_parser *p)
 		ack_buf_free(&s.subject);
 		return ACK_ENOMEM;
 	}
-	b->r.kind = decide_kind(&s);
+	if (decide)
+		b->r.kind = decide_kind(&s);
 	if (b->r.kind == ACK_KIND_AUTOREPLY)
 		rc = autoreply_rcpt(&s);
-	if (b->r.kind == ACK_KIND_BOUNCE) {
+	if (b->r.kind == ACK_KIND_BOUNCE || b->r.kind == ACK_KIND_DSN) {
 		if ((s.f = calloc(RCPT_MAX, sizeof *s.f)) == NULL)
 			rc = ACK_ENOMEM;
 		else
@@ -522,6 +598,22 @@ ack__bounce_detect(ack_parser *p)
 	free(s.f);
 	ack_buf_free(&s.subject);
 	return rc;
+}
+
+int
+ack__bounce_detect(ack_parser *p)
+{
+	return detect(p, true);
+}
+
+int
+ack__bounce_recipients(ack_parser *p)
+{
+	ack__report_build *b = ack__parser_build(p);
+
+	if (b->r.nrcpt > 0 || b->r.kind != ACK_KIND_DSN)
+		return ACK_OK;
+	return detect(p, false);
 }
 
 /* ------------------------------------------------------- classification */

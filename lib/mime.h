@@ -205,6 +205,9 @@ int ack__smtp_code_find(const char *s, size_t len);
 bool ack__bounce_candidate(const ack_parser *p);
 /* At eom, on a message that is no RFC report: bounce or auto-reply? */
 int ack__bounce_detect(ack_parser *p);
+/* A report that named no recipient: find them in its text, as for a
+ * non-standard bounce (the kind is kept). */
+int ack__bounce_recipients(ack_parser *p);
 /* Fill reason/hard of every recipient; refine vague statuses from text. */
 int ack__bounce_classify(ack_parser *p);
 

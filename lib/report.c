@@ -687,6 +687,8 @@ ack_parser_eom(ack_parser *p)
 	    on_part, p);
 	if (rc == ACK_OK)
 		rc = decide(p);
+	if (rc == ACK_OK && p->patterns != NULL)
+		rc = ack__bounce_recipients(p); /* a DSN that named none */
 	ack__fields_finish(&p->b);
 	if (rc == ACK_OK)
 		rc = ack__bounce_classify(p);

@@ -32,8 +32,11 @@ bounce body    \b(?:could not be delivered|could not deliver|undeliverable|deliv
 bounce body    ^<[^\s<>@]+@[^\s<>]+>:\s*$
 
 # --- a failed recipient, the most common ways
-# "<user@example.com>:" (qmail style, also Postfix, Yahoo, Sina)
+# "<user@example.com>:" (qmail style, also Postfix, Yahoo, Sina; GMX quotes it)
 recipient ^[ \t]*<([^\s<>"@]+@[^\s<>"]+)>\s*:
+recipient ^[ \t]*"([^\s<>"@]+@[^\s<>"]+)"\s*:[ \t]*$
+# sendmail's transcript line "5.1.1 <user@example.com>... User unknown"
+recipient \b[245]\.\d{1,3}\.\d{1,3}[ \t]+<([^\s<>@]+@[^\s<>]+)>\.\.\.[ \t]
 # an address alone on its line, maybe bulleted, "<>", a colon or "(why)"
 recipient ^[ \t>]*(?:\*\s*)?<?([^\s<>:"()@]+@[^\s<>:"()]+\.[a-z]{2,})>?:?[ \t]*(?:\([^()\n]*\))?[ \t]*$
 # "addr - no such user", "addr ... unknown host", "addr on <date>"
