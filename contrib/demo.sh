@@ -1,7 +1,7 @@
 #!/bin/sh
 # contrib/demo.sh - see ackmilter work in two minutes, on Debian or Ubuntu.
 #
-#   sudo sh contrib/demo.sh [--keep]
+#   sudo sh contrib/demo.sh [--keep] [--sendmail]
 #
 # 1. installs what is missing to build and run it (apt-get, non-interactive;
 #    Postfix is preseeded to "No configuration": the system's own Postfix is
@@ -20,17 +20,23 @@
 #
 # Everything is stopped and removed at the end unless --keep is given; then
 # the directory, the commands to play with it and a stop script are printed.
+# --sendmail does the same with a loopback Sendmail 8.17 instead of Postfix
+# (unpacked, not installed: contrib/sendmail/unpack.sh; t/lib/sendmail.sh):
+# bob's DSN is Sendmail's "relayed (to non-DSN-aware mailer)", dave's
+# "delivered", both routed back through the milter.
 
 KEEP=0
+MTA=postfix
 for arg in "$@"; do
 	case $arg in
 	--keep) KEEP=1 ;;
+	--sendmail) MTA=sendmail ;;
 	-h | --help)
-		sed -n '2,23s/^# \{0,1\}//p' "$0"
+		sed -n '2,27s/^# \{0,1\}//p' "$0"
 		exit 0
 		;;
 	*)
-		echo "usage: sh contrib/demo.sh [--keep]" >&2
+		echo "usage: sh contrib/demo.sh [--keep] [--sendmail]" >&2
 		exit 2
 		;;
 	esac
@@ -54,7 +60,10 @@ die() {
 }
 
 install_deps() {
-	sh "$SRC/contrib/install-deps.sh" demo || die "installing the Debian packages failed"
+	deps=demo
+	[ "$MTA" = postfix ] || deps=sendmail
+	sh "$SRC/contrib/install-deps.sh" $deps ||
+	    die "installing the Debian packages failed"
 }
 
 build() {
@@ -130,10 +139,54 @@ The demo keeps running in $D:
 EOF
 }
 
+# The same demo with the loopback Sendmail.
+sendmail_demo() {
+	. "$SRC/t/lib/sendmail.sh"
+	sm_need
+	make_tmpdir demo
+	D=$ACK_TMP
+	ACK_FAIL_HOOK=sm_dump_logs
+	say "starting Sendmail, smtp-sink and ackmilter in $D"
+	# shellcheck disable=SC2046 # three port numbers, split on purpose
+	set -- $(pick_ports 3)
+	sm_setup "$D" "$1" "$2" "$3"
+	"$CTL" keygen "$D/keys" || fail "ackctl keygen failed"
+	sm_milter_config "$D/ackmilter.conf"
+	milter_start "$D/ackmilter.conf" "$D/ackmilter.log"
+	sink_start -N
+	sm_start
+	MID=demo.$$.$(date +%s)@ack.test
+	say "submitting <$MID> on the MSA port 127.0.0.1:$SM_SUB"
+	QID=$(sm_send --port "$SM_SUB" --from alice@ack.test \
+	    --rcpt bob@example.org --rcpt dave@local.test \
+	    --message-id "$MID" --subject "ackmilter demo")
+	wait_for 20 "the message at the next hop" sink_has_mid "$MID"
+	echo "Sendmail queued it as $QID; bob's next hop (no DSN there) received:"
+	show_sink "$MID"
+	say "waiting for Sendmail's DSNs to come back through ackmilter"
+	wait_for 30 "the DSNs about <$MID>" receipts_in "$MID"
+	grep ' dsn report for token=' "$D/ackmilter.log" | sed 's/^/  /'
+	say "$CTL -d $D/db show $MID"
+	"$CTL" -d "$D/db" show "$MID" || fail "ackctl show failed"
+	if [ "$KEEP" = 1 ]; then
+		ACK_CLEANUP=""
+		ACK_TMP=""
+		echo "kept running in $D; stop: kill -TERM -$SM_PID $MILTER_PID" \
+		    "$SINK_PID; rm -rf $D"
+	fi
+	exit 0
+}
+
+sink_has_mid() {
+	[ -n "$(sink_file "$1")" ]
+}
+
 install_deps
 build
 . "$SRC/t/lib/common.sh"
 . "$SRC/t/lib/postfix.sh"
+CTL=$ACK_BUILDDIR/milter/ackctl
+[ "$MTA" = postfix ] || sendmail_demo
 pf_need
 CTL=$ACK_BUILDDIR/milter/ackctl
 make_tmpdir demo

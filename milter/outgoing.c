@@ -4,6 +4,15 @@
  * order DESIGN.md fixes: envelope sender with RET/ENVID, each recipient
  * deleted and re-added with NOTIFY/ORCPT, then headers.  Everything else
  * only loses tracking headers it should never have carried.
+ *
+ * Sendmail (8.14 to 8.17) treats a re-added recipient differently from
+ * Postfix: recipient() finds the deleted entry, revives it and merges only
+ * its flags, so NOTIFY takes effect but ORCPT never does (the entry keeps
+ * the client's).  An entry Sendmail already replaced at RCPT time is not
+ * revived: for a local user+detail, ruleset 5 replaces it with a new entry
+ * that keeps its text, the delete hits that live entry and the message
+ * reaches nobody.  So with Sendmail a recipient with a +detail is left as
+ * the client gave it.
  */
 #include "config.h"
 
@@ -197,6 +206,32 @@ request_sender(SMFICTX *ctx, const struct msg *m, const char *token)
 }
 
 /*
+ * The MTA is Sendmail (or at least not Postfix): its "v" macro, which
+ * Postfix sends at connect by default and contrib/sendmail/ackmilter.mc
+ * asks Sendmail for, does not name Postfix; or there is no "v" but there
+ * is {if_addr}, which Sendmail sends by default and Postfix does not.
+ */
+static bool
+mta_sendmail(SMFICTX *ctx)
+{
+	const char *v = mta_macro(ctx, "v");
+
+	if (v != NULL)
+		return strncmp(v, "Postfix", 7) != 0;
+	return mta_macro(ctx, "{if_addr}") != NULL;
+}
+
+/* Sendmail loses a re-added local user+detail (see the top of the file). */
+static bool
+sendmail_keep(const struct rcpt *r)
+{
+	const char *at = strrchr(r->addr, '@');
+	size_t local = at != NULL ? (size_t)(at - r->addr) : strlen(r->addr);
+
+	return memchr(r->addr, '+', local) != NULL;
+}
+
+/*
  * Re-add a recipient with NOTIFY and ORCPT, unless its client already gave
  * NOTIFY: then its parameters are in force and there is nothing to change.
  * That is also the safe path: Postfix matches a delrcpt against the
@@ -206,7 +241,8 @@ request_sender(SMFICTX *ctx, const struct msg *m, const char *token)
  * mail would reach nobody.
  */
 static int
-request_rcpt(SMFICTX *ctx, const struct msg *m, const struct rcpt *r)
+request_rcpt(SMFICTX *ctx, const struct msg *m, const struct rcpt *r,
+    bool sendmail, const char *qid)
 {
 	char notify[64];
 	ack_buf args;
@@ -214,6 +250,11 @@ request_rcpt(SMFICTX *ctx, const struct msg *m, const struct rcpt *r)
 
 	if (r->notify != NULL)
 		return 0;
+	if (sendmail && sendmail_keep(r)) {
+		log_info(qid, "%s: not re-added with NOTIFY: Sendmail loses a "
+		    "re-added +detail recipient", r->addr);
+		return 0;
+	}
 	ack_buf_init(&args, 0);
 	ack_notify_format(rcpt_notify(m, r), notify, sizeof notify);
 	if (ack_buf_printf(&args, "NOTIFY=%s ORCPT=", notify) == ACK_OK &&
@@ -248,6 +289,7 @@ sfsistat
 outgoing_eom(SMFICTX *ctx, struct msg *m, const char *qid)
 {
 	char token[ACK_TOKEN_LEN + 1], why[512];
+	bool sendmail = mta_sendmail(ctx);
 	int rc;
 
 	if (m->skip_reason != NULL) {
@@ -266,7 +308,7 @@ outgoing_eom(SMFICTX *ctx, struct msg *m, const char *qid)
 	}
 	rc = request_sender(ctx, m, token);
 	for (size_t i = 0; rc == 0 && i < m->nrcpt; i++)
-		rc = request_rcpt(ctx, m, &m->rcpt[i]);
+		rc = request_rcpt(ctx, m, &m->rcpt[i], sendmail, qid);
 	if (rc == 0)
 		rc = request_headers(ctx, m, token, qid);
 	if (rc != 0)

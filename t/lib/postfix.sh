@@ -159,9 +159,17 @@ pf_master_pid() {
 pf_stop() {
 	pid=$(pf_master_pid)
 	/usr/sbin/postfix -c "$PF_ETC" stop >/dev/null 2>&1
-	if [ -n "$pid" ] && pid_alive "$pid"; then
-		kill -9 -- "-$pid" 2>/dev/null
+	[ -n "$pid" ] || return 0
+	i=0
+	while pid_alive "$pid" && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	if pid_alive "$pid"; then
+		note "postfix master $pid still running 5 s after stop; killing its group"
+		kill -9 "-$pid" 2>/dev/null || kill -9 "$pid" 2>/dev/null
 	fi
+	return 0
 }
 
 # sink_start [OPTION...]: smtp-sink on $PF_SINK, dumping to $PF_DIR/sink/,
