@@ -2,7 +2,9 @@
  * ackmilter.c - the milter callbacks, one per stage.  They collect what
  * the message says about itself (sender, recipients, a few headers) and
  * leave the decisions to outgoing.c at end of message.  Stages that are
- * not needed are switched off at negotiation; the body is skipped.
+ * not needed are switched off at negotiation and answered only where a
+ * decision can be made; the body is skipped, and inbound mail that is
+ * not a possible report is accepted at its first body chunk.
  */
 #include "config.h"
 
@@ -46,7 +48,7 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	if (c == NULL)
 		return SMFIS_REJECT; /* aborts this connection only; MTA applies its default */
 	*pf0 = f0 & WANT_ACTIONS;
-	*pf1 = f1 & WANT_PROTO;
+	*pf1 = f1 & (mta_inet ? WANT_PROTO & ~SMFIP_NODATA : WANT_PROTO);
 	*pf2 = *pf3 = 0;
 	c->pflags = *pf1;
 	smfi_setpriv(ctx, c);
@@ -81,6 +83,9 @@ cb_connect(SMFICTX *ctx, char *host, struct sockaddr *sa)
 		c->snap = snap_get();
 	c->submission = in_list(&c->snap->cfg->submission_daemons,
 	    mta_macro(ctx, "{daemon_name}"));
+	/* Only the connect macros exist now: libmilter can misread a later
+	 * stage's list when the MTA sent a value with a NUL in it. */
+	c->sendmail = mta_is_sendmail(ctx);
 	return next(c, SMFIP_NR_CONN);
 }
 
@@ -136,6 +141,7 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 	if (c->snap == NULL)
 		c->snap = snap_get();
 	m->snap = c->snap;
+	m->sendmail = c->sendmail;
 	if ((m->sender_arg = strdup(argv[0])) == NULL ||
 	    (sender = strip_brackets(argv[0])) == NULL) {
 		m->skip_reason = "out of memory";
@@ -175,7 +181,7 @@ orcpt_valid(const char *v)
 }
 
 static int
-rcpt_add(struct msg *m, char **argv)
+rcpt_add(SMFICTX *ctx, struct msg *m, char **argv)
 {
 	struct rcpt *r;
 
@@ -196,6 +202,11 @@ rcpt_add(struct msg *m, char **argv)
 		r->notify = strdup(esmtp_arg(argv, "NOTIFY"));
 	if (orcpt_valid(esmtp_arg(argv, "ORCPT")))
 		r->orcpt = strdup(esmtp_arg(argv, "ORCPT"));
+	if (m->sendmail) {
+		const char *mailer = mta_macro(ctx, "{rcpt_mailer}");
+
+		r->local = mailer == NULL || strcmp(mailer, "local") == 0;
+	}
 	m->nrcpt++;
 	return r->arg != NULL && r->addr != NULL ? 0 : -1;
 }
@@ -218,7 +229,7 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 	}
 	if (m->nrcpt >= MAX_RCPT)
 		m->skip_reason = "too many recipients";
-	else if (rcpt_add(m, argv) != 0)
+	else if (rcpt_add(ctx, m, argv) != 0)
 		m->skip_reason = "out of memory";
 	return next(c, SMFIP_NR_RCPT);
 }
@@ -255,25 +266,43 @@ cb_eoh(SMFICTX *ctx)
 	return next(c, SMFIP_NR_EOH);
 }
 
-/* Only a possible report needs its body; everything else skips it. */
+/* Asked for over TCP only (see mta_inet): the reply carries the ACK. */
 static sfsistat
-cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
+cb_data(SMFICTX *ctx)
 {
-	struct conn *c = conn_of(ctx);
-
-	if (c->msg != NULL && c->msg->report) {
-		inbound_body(c, chunk, len);
-		return SMFIS_CONTINUE;
-	}
-	return c->pflags & SMFIP_SKIP ? SMFIS_SKIP : SMFIS_CONTINUE;
+	(void)ctx;
+	return SMFIS_CONTINUE;
 }
 
-/* The message context is done with: end of message, abort or close. */
+/* Done with the message: accepted early, end of message, abort or close. */
 static void
 drop_msg(struct conn *c)
 {
 	msg_free(c->msg);
 	c->msg = NULL;
+}
+
+/*
+ * Only a possible report needs its body.  Inbound mail that is not one
+ * and carries no tracking header to remove is done with: ACCEPT, so the
+ * MTA sends neither the rest of the body nor end of message.  Outgoing
+ * mail skips the body and is handled at end of message.
+ */
+static sfsistat
+cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
+{
+	struct conn *c = conn_of(ctx);
+	struct msg *m = c->msg;
+
+	if (m != NULL && m->report) {
+		inbound_body(c, chunk, len);
+		return SMFIS_CONTINUE;
+	}
+	if (m != NULL && !m->outgoing && m->track_headers == 0) {
+		drop_msg(c);
+		return SMFIS_ACCEPT;
+	}
+	return c->pflags & SMFIP_SKIP ? SMFIS_SKIP : SMFIS_CONTINUE;
 }
 
 static sfsistat
@@ -326,6 +355,7 @@ struct smfiDesc ack_milter_desc = {
 	.xxfi_envrcpt = cb_envrcpt,
 	.xxfi_header = cb_header,
 	.xxfi_eoh = cb_eoh,
+	.xxfi_data = cb_data,
 	.xxfi_body = cb_body,
 	.xxfi_eom = cb_eom,
 	.xxfi_abort = cb_abort,

@@ -29,6 +29,7 @@
 
 #include "log.h"
 #include "milter.h"
+#include "mta.h"
 
 struct ackd ackd;
 static pthread_mutex_t snap_mutex = PTHREAD_MUTEX_INITIALIZER;
@@ -166,6 +167,7 @@ nodelay_listeners(void)
 		    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &ol) != 0 ||
 		    !listening)
 			continue;
+		mta_inet = true;
 		if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) != 0)
 			log_warn(NULL, "TCP_NODELAY on the listener: %s", strerror(errno));
 	}

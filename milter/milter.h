@@ -45,12 +45,14 @@ struct rcpt {
 	char *addr;   /* without <> */
 	char *notify; /* the client's NOTIFY= value, or NULL */
 	char *orcpt;  /* the client's ORCPT= value (xtext), or NULL */
+	bool local;   /* Sendmail delivers it locally ({rcpt_mailer} "local") */
 };
 
 struct msg {
 	const struct snap *snap; /* the connection's */
 	bool outgoing;
 	bool auth;
+	bool sendmail; /* the connection's MTA is Sendmail */
 	char *sender_arg; /* as received in MAIL FROM */
 	int ret;          /* client's RET: -1 none, 0 HDRS, 1 FULL */
 	struct rcpt *rcpt;
@@ -70,6 +72,7 @@ struct conn {
 	struct sockaddr_storage addr;
 	bool have_addr;
 	bool submission; /* {daemon_name} is in SubmissionDaemons */
+	bool sendmail;   /* the MTA is Sendmail (mta_is_sendmail, at connect) */
 	unsigned long pflags; /* protocol flags agreed at negotiation */
 	ack_parser *parser;   /* for inbound reports, made on first use */
 	struct snap *snap;    /* configuration for this connection */

@@ -5,10 +5,13 @@
 #include "config.h"
 
 #include <stddef.h>
+#include <string.h>
 
 #include <libmilter/mfapi.h>
 
 #include "mta.h"
+
+bool mta_inet;
 
 const char *
 mta_macro(SMFICTX *ctx, const char *name)
@@ -22,6 +25,22 @@ static int
 status(int rc)
 {
 	return rc == MI_SUCCESS ? 0 : -1;
+}
+
+/*
+ * Its "v" macro, which Postfix sends at connect by default and
+ * contrib/sendmail/ackmilter.mc asks Sendmail for, does not name Postfix;
+ * or there is no "v" but there is {if_addr}, which Sendmail sends by
+ * default and Postfix does not.
+ */
+bool
+mta_is_sendmail(SMFICTX *ctx)
+{
+	const char *v = mta_macro(ctx, "v");
+
+	if (v != NULL)
+		return strncmp(v, "Postfix", 7) != 0;
+	return mta_macro(ctx, "{if_addr}") != NULL;
 }
 
 int

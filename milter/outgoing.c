@@ -205,30 +205,15 @@ request_sender(SMFICTX *ctx, const struct msg *m, const char *token)
 	return rc;
 }
 
-/*
- * The MTA is Sendmail (or at least not Postfix): its "v" macro, which
- * Postfix sends at connect by default and contrib/sendmail/ackmilter.mc
- * asks Sendmail for, does not name Postfix; or there is no "v" but there
- * is {if_addr}, which Sendmail sends by default and Postfix does not.
- */
-static bool
-mta_sendmail(SMFICTX *ctx)
-{
-	const char *v = mta_macro(ctx, "v");
-
-	if (v != NULL)
-		return strncmp(v, "Postfix", 7) != 0;
-	return mta_macro(ctx, "{if_addr}") != NULL;
-}
-
-/* Sendmail loses a re-added local user+detail (see the top of the file). */
+/* Sendmail loses a re-added local user+detail (see the top of the file);
+ * without {rcpt_mailer} every recipient counts as local. */
 static bool
 sendmail_keep(const struct rcpt *r)
 {
 	const char *at = strrchr(r->addr, '@');
 	size_t local = at != NULL ? (size_t)(at - r->addr) : strlen(r->addr);
 
-	return memchr(r->addr, '+', local) != NULL;
+	return r->local && memchr(r->addr, '+', local) != NULL;
 }
 
 /*
@@ -252,7 +237,7 @@ request_rcpt(SMFICTX *ctx, const struct msg *m, const struct rcpt *r,
 		return 0;
 	if (sendmail && sendmail_keep(r)) {
 		log_info(qid, "%s: not re-added with NOTIFY: Sendmail loses a "
-		    "re-added +detail recipient", r->addr);
+		    "re-added local +detail recipient", r->addr);
 		return 0;
 	}
 	ack_buf_init(&args, 0);
@@ -289,7 +274,6 @@ sfsistat
 outgoing_eom(SMFICTX *ctx, struct msg *m, const char *qid)
 {
 	char token[ACK_TOKEN_LEN + 1], why[512];
-	bool sendmail = mta_sendmail(ctx);
 	int rc;
 
 	if (m->skip_reason != NULL) {
@@ -308,7 +292,7 @@ outgoing_eom(SMFICTX *ctx, struct msg *m, const char *qid)
 	}
 	rc = request_sender(ctx, m, token);
 	for (size_t i = 0; rc == 0 && i < m->nrcpt; i++)
-		rc = request_rcpt(ctx, m, &m->rcpt[i], sendmail, qid);
+		rc = request_rcpt(ctx, m, &m->rcpt[i], m->sendmail, qid);
 	if (rc == 0)
 		rc = request_headers(ctx, m, token, qid);
 	if (rc != 0)

@@ -226,8 +226,16 @@ def check_untracked(mid):
           % (mid, rc, out[:300], err))
 
 
-def check_inbound(res, mid, n_forged=0):
-    final_ok(res)
+def check_inbound(res, mid, n_forged=0, early=False):
+    """Inbound mail: untouched but for forged tracking headers removed.
+    With early, the milter must have accepted it at the first body chunk
+    (no report, nothing to remove: the MTA sends no more of it)."""
+    if early:
+        check(res.stage == "B" and res.reply == ("a",),
+              "want accept at the first body chunk, got stage %r reply %r"
+              % (res.stage, res.reply))
+    else:
+        final_ok(res)
     want = [("m", i, HDR.lower(), "") for i in range(1, n_forged + 1)]
     check(norm_mods(res.mods) == want,
           "inbound modifications %r, want only %d deletion(s) of %s"
@@ -272,7 +280,7 @@ def t_inbound_untouched():
     mid = msgid()
     res = c.message("<carol@example.com>", ["<alice@example.org>"],
                     headers(mid), BODY, mail_macros={"{auth_authen}": ""})
-    check_inbound(res, mid)
+    check_inbound(res, mid, early=True)
     c.quit()
 
 
