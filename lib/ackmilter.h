@@ -353,6 +353,7 @@ typedef struct ack_purge_result {
 	uint64_t recipients;
 	uint64_t events;
 	uint64_t index; /* Message-ID and queue id index entries */
+	uint64_t reports; /* digests of reports applied before the cutoff */
 } ack_purge_result;
 
 typedef void (*ack_store_progress_cb)(uint64_t done, uint64_t total, void *arg);

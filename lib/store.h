@@ -16,6 +16,7 @@
 #include "internal.h"
 
 #define KEY_MAX 511  /* LMDB's default maximum key size */
+#define SEEN_KEY_LEN 16 /* a report digest in "seen" (store_apply.c) */
 #define RCPT_BUF_CAP (1u << 20)
 
 #define ERRLEN 256

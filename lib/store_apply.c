@@ -15,7 +15,7 @@
 #include "internal.h"
 #include "store.h"
 
-#define DIGEST_LEN 16
+#define DIGEST_LEN SEEN_KEY_LEN
 
 struct slot {
 	ack_rcpt r;
@@ -135,11 +135,15 @@ block_digest(const struct apply_arg *a, const ack_report_rcpt *b,
 	crypto_generichash_final(&st, out, DIGEST_LEN);
 }
 
-/* ACK_OK when new (and now recorded), ACK_EEXIST when seen before. */
+/* ACK_OK when new (and now recorded, with the time: purge drops it once
+ * its message is gone), ACK_EEXIST when seen before. */
 static int
-seen_mark(ack_store *s, MDB_txn *txn, const unsigned char *digest)
+seen_mark(ack_store *s, MDB_txn *txn, const unsigned char *digest, int64_t now)
 {
-	return ack__put_raw(s, txn, s->seen, digest, DIGEST_LEN, "", 0,
+	unsigned char when[8];
+
+	be64_put(when, (uint64_t)now);
+	return ack__put_raw(s, txn, s->seen, digest, DIGEST_LEN, when, sizeof when,
 	    MDB_NOOVERWRITE);
 }
 
@@ -180,15 +184,26 @@ slot_find(struct apply_arg *a, const ack_report_rcpt *b)
 	return NULL;
 }
 
-/* Find the block's recipient or add it; *sl NULL when the block names none. */
+/*
+ * Find the block's recipient or add it.  A failure or delay notice that
+ * names no recipient (a non-standard bounce whose text gives none) is
+ * about the message's only recipient when it has exactly one; otherwise
+ * *sl is NULL and it stays a message-level event.
+ */
 static int
 slot_for(struct apply_arg *a, const ack_report_rcpt *b, struct slot **sl)
 {
 	const char *addr = b->final_recipient;
+	int kind = a->rep->kind;
 
 	if (addr == NULL)
 		addr = b->original_recipient;
-	if ((*sl = slot_find(a, b)) != NULL || addr == NULL || *addr == '\0')
+	if (addr == NULL || *addr == '\0') {
+		*sl = a->n == 1 && (kind == ACK_KIND_BOUNCE || kind == ACK_KIND_DSN) ?
+		    &a->v[0] : NULL;
+		return ACK_OK;
+	}
+	if ((*sl = slot_find(a, b)) != NULL)
 		return ACK_OK;
 	if (a->rep->kind == ACK_KIND_AUTOREPLY)
 		return ACK_OK; /* an auto-reply's sender is no recipient to add */
@@ -304,7 +319,7 @@ apply_block(ack_store *s, MDB_txn *txn, struct apply_arg *a,
 	int rc;
 
 	block_digest(a, b, digest);
-	if ((rc = seen_mark(s, txn, digest)) == ACK_EEXIST) {
+	if ((rc = seen_mark(s, txn, digest, a->now)) == ACK_EEXIST) {
 		a->res->duplicate++;
 		return ACK_OK;
 	}

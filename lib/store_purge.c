@@ -1,7 +1,8 @@
 /*
  * store_purge.c - purging old messages from the receipt store: messages,
  * recipients and index entries first, then the events (and their token
- * index entries) of messages no longer there, in bounded transactions.
+ * index entries) of messages no longer there, then the digests of reports
+ * applied before the cutoff, in bounded transactions.
  */
 #include "config.h"
 
@@ -281,7 +282,63 @@ purge_events_txn(ack_store *s, MDB_txn *txn, void *arg)
 	return rc;
 }
 
-/* Run one phase (messages or events) in bounded transactions. */
+/* Collect up to PURGE_BATCH report digests applied before the cutoff (the
+ * value is the time, 8 bytes; an empty value, from before it was kept,
+ * stays). */
+static int
+collect_seen(ack_store *s, MDB_txn *txn, struct purge_arg *a, ack_buf *keys)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	size_t n = 0;
+	int rc;
+
+	if ((rc = mdb_cursor_open(txn, s->seen, &c)) != 0)
+		return ack__mdb_fail(s, "mdb_cursor_open", rc);
+	rc = scan_start(c, a, &k, &v);
+	for (; rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != SEEN_KEY_LEN || n >= PURGE_BATCH ||
+		    a->batch_seen >= PURGE_SCAN)
+			break;
+		a->batch_seen++;
+		memcpy(a->next, k.mv_data, SEEN_KEY_LEN);
+		a->next_len = SEEN_KEY_LEN;
+		if (v.mv_size != 8 || (int64_t)be64_get(v.mv_data) >= a->before)
+			continue;
+		if ((rc = ack_buf_add(keys, k.mv_data, SEEN_KEY_LEN)) != ACK_OK)
+			break;
+		n++;
+	}
+	mdb_cursor_close(c);
+	a->batch_done = rc == MDB_NOTFOUND;
+	return ack__cursor_end(s, rc);
+}
+
+static int
+purge_seen_txn(ack_store *s, MDB_txn *txn, void *arg)
+{
+	struct purge_arg *a = arg;
+	ack_buf keys;
+	int rc;
+
+	memset(&a->batch, 0, sizeof a->batch);
+	a->batch_seen = 0;
+	ack_buf_init(&keys, 0);
+	rc = collect_seen(s, txn, a, &keys);
+	for (size_t i = 0; rc == ACK_OK && i < keys.len; i += SEEN_KEY_LEN) {
+		MDB_val k = { SEEN_KEY_LEN, keys.data + i };
+		int mrc = a->dry ? 0 : mdb_del(txn, s->seen, &k, NULL);
+
+		if (mrc != 0 && mrc != MDB_NOTFOUND)
+			rc = ack__mdb_fail(s, "mdb_del", mrc);
+		else
+			a->batch.reports++;
+	}
+	ack_buf_free(&keys);
+	return rc;
+}
+
+/* Run one phase (messages, events, digests) in bounded transactions. */
 static int
 purge_phase(ack_store *s, struct purge_arg *a, txn_fn fn)
 {
@@ -298,6 +355,7 @@ purge_phase(ack_store *s, struct purge_arg *a, txn_fn fn)
 		a->res->recipients += a->batch.recipients;
 		a->res->index += a->batch.index;
 		a->res->events += a->batch.events;
+		a->res->reports += a->batch.reports;
 		memcpy(a->resume, a->next, a->next_len);
 		a->resume_len = a->next_len;
 		a->seen += a->batch_seen;
@@ -327,6 +385,8 @@ ack_store_purge(ack_store *s, int64_t before, bool dry_run,
 	rc = purge_phase(s, a, purge_msgs_txn);
 	if (rc == ACK_OK)
 		rc = purge_phase(s, a, purge_events_txn);
+	if (rc == ACK_OK)
+		rc = purge_phase(s, a, purge_seen_txn);
 	free(a);
 	return rc;
 }

@@ -52,6 +52,7 @@ purge_json(const struct purge_opts *o, int64_t before, const ack_purge_result *r
 	rc = rc ? rc : ack_json_kint(&j, "recipients", (int64_t)r->recipients);
 	rc = rc ? rc : ack_json_kint(&j, "events", (int64_t)r->events);
 	rc = rc ? rc : ack_json_kint(&j, "index_entries", (int64_t)r->index);
+	rc = rc ? rc : ack_json_kint(&j, "report_digests", (int64_t)r->reports);
 	rc = rc ? rc : ack_json_obj_close(&j);
 	if (rc == ACK_OK)
 		put_json_line(&b);
@@ -65,10 +66,12 @@ purge_human(const struct purge_opts *o, int64_t before, const ack_purge_result *
 	char when[64];
 
 	fmt_local_time(before, when, sizeof when);
-	printf("%s %llu messages, %llu recipients, %llu events and %llu index "
-	    "entries submitted before %s\n", o->dry ? "would delete" : "deleted",
+	printf("%s %llu messages, %llu recipients, %llu events, %llu index "
+	    "entries and %llu report digests from before %s\n",
+	    o->dry ? "would delete" : "deleted",
 	    (unsigned long long)r->messages, (unsigned long long)r->recipients,
-	    (unsigned long long)r->events, (unsigned long long)r->index, when);
+	    (unsigned long long)r->events, (unsigned long long)r->index,
+	    (unsigned long long)r->reports, when);
 }
 
 int

@@ -792,6 +792,27 @@ test_apply_mdn_arf(ack_store *s, const char *tok)
 	    "non-token: ACK_ENOTFOUND");
 }
 
+/* A failure naming no recipient: the only recipient's, or message-level. */
+static void
+test_apply_unnamed(ack_store *s, const char *tok3)
+{
+	ack_rcpt r = { .address = (char *)"solo@x.org", .dsn_state = ACK_DSN_PENDING };
+	ack_apply_result res;
+	ack_msg m;
+
+	fill_msg(&m, 310, "<solo@x.org>", 5);
+	is_int(ack_store_put(s, &m, &r, 1), ACK_OK, "unnamed: put a 1-recipient message");
+	is_int(apply1(s, m.token, ACK_KIND_BOUNCE, block(NULL, "failed", "5.1.1", NULL),
+	    1000, &res), ACK_OK, "unnamed: bounce for it");
+	ok(res.updated == 1 && res.added == 0, "unnamed: the only recipient updated");
+	is_int(dsn_of(s, m.token, "solo@x.org", NULL), ACK_DSN_FAILED,
+	    "unnamed: the only recipient failed");
+	is_int(apply1(s, tok3, ACK_KIND_BOUNCE, block(NULL, "failed", "5.1.1", "x"),
+	    1001, &res), ACK_OK, "unnamed: bounce for a 3-recipient message");
+	ok(res.updated == 0 && res.added == 0 && res.events == 1,
+	    "unnamed, 3 recipients: a message-level event only");
+}
+
 static void
 test_apply(void)
 {
@@ -809,6 +830,7 @@ test_apply(void)
 	test_apply_dsn(s, tok);
 	test_apply_mdn_arf(s, tok);
 	is_int(ack_store_events(s, 0, collect, &l), ACK_OK, "apply: events");
+	test_apply_unnamed(s, tok);
 	is_int(l.n, 11, "3 submit + 7 report blocks + 1 arf");
 	for (size_t i = 0; i < l.n && i < 11; i++) {
 		inc = inc && l.seq[i] == i + 1;
@@ -964,10 +986,13 @@ test_evtok_purge(const char *ta, const char *tb)
 	is_int(raw_count("evtok", "evtok", ta, false), 4, "4 index entries for a");
 	if ((s = open_store("evtok", 0, 0)) == NULL)
 		return;
+	is_int(raw_count("evtok", "seen", NULL, false), 4, "4 report digests");
 	is_int(ack_store_purge(s, 5000, true, NULL, NULL, &res), ACK_OK, "dry purge");
-	ok(res.messages == 1 && res.events == 4, "dry purge: 1 message, 4 events");
+	ok(res.messages == 1 && res.events == 4 && res.reports == 1,
+	    "dry purge: 1 message, 4 events, 1 digest (the one applied before)");
 	is_int(ack_store_purge(s, 5000, false, NULL, NULL, &res), ACK_OK, "purge a");
-	ok(res.messages == 1 && res.events == 4, "purge: 1 message, 4 events");
+	ok(res.messages == 1 && res.events == 4 && res.reports == 1,
+	    "purge: 1 message, 4 events, 1 digest");
 	l = (struct evlist){ .n = 0 };
 	is_int(ack_store_message_events(s, tb, collect, &l), ACK_OK, "b after purge");
 	is_int(l.n, 3, "b keeps its 3 events");
@@ -977,6 +1002,8 @@ test_evtok_purge(const char *ta, const char *tb)
 	ev = raw_count("evtok", "event", NULL, false);
 	ix = raw_count("evtok", "evtok", NULL, false);
 	ok(ev == 3 && ix == 3, "after purge: 3 events, 3 index entries");
+	is_int(raw_count("evtok", "seen", NULL, false), 3,
+	    "digests applied after the cutoff kept (a's late arf among them)");
 	is_int(raw_count("evtok", "evtok", ta, false), 0, "no index entry left for a");
 	is_int(raw_count("evtok", "evtok", tb, false), 3, "b's entries kept");
 }
