@@ -18,17 +18,26 @@ pkgs="sendmail-bin sendmail-base sendmail-cf"
 root=$dir/sendmail
 stamp=$root/.unpacked
 
-want=""
-for p in $pkgs; do
-	v=$(apt-cache policy "$p" | sed -n 's/^ *Candidate: //p')
-	case $v in
-	"" | "(none)")
-		echo "unpack.sh: no candidate version of $p (apt-get update?)" >&2
+# want: "pkg=version ..." of the packages apt can download; empty when it
+# does not know one of them (no package lists yet).
+versions() {
+	want=""
+	for p in $pkgs; do
+		v=$(apt-cache policy "$p" 2>/dev/null | sed -n 's/^ *Candidate: //p')
+		case $v in
+		"" | "(none)") want="" && return 1 ;;
+		esac
+		want="$want $p=$v"
+	done
+}
+if ! versions; then
+	echo "unpack.sh: apt knows no sendmail-bin yet: apt-get update" >&2
+	DEBIAN_FRONTEND=noninteractive apt-get update -qq
+	versions || {
+		echo "unpack.sh: no candidate version of $pkgs in apt's sources" >&2
 		exit 1
-		;;
-	esac
-	want="$want $p=$v"
-done
+	}
+fi
 if [ -x "$root/usr/libexec/sendmail/sendmail" ] && [ -f "$stamp" ] &&
     [ "$(cat "$stamp")" = "$want" ]; then
 	exit 0
