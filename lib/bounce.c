@@ -39,6 +39,7 @@ typedef struct scan {
 	ack_parser *p;
 	const ack_patterns *pt;
 	void *md;
+	ack__pat_filter *filt; /* of text, as far as rules need (NULL: none) */
 	const char *text;
 	size_t len;            /* text up to the returned message */
 	const char *scope[ACK__SCOPE__COUNT];
@@ -49,6 +50,10 @@ typedef struct scan {
 	ack_buf subject;       /* the Subject, RFC 2047 words decoded */
 	const char *text_reason; /* the reason the whole text gives */
 	bool text_reason_done;
+	int text_status;       /* text_st holds its first status: 1, none: 0,
+	                          not looked for: -1 */
+	char text_st[16];
+	int text_code;         /* its first SMTP code, 0: none, -1: not looked */
 } scan;
 
 /* Does any rule of type match in scope?  The leftmost match into *m. */
@@ -59,8 +64,8 @@ any_rule(scan *s, int type, int scope, ack__match *m)
 
 	if (s->scope[scope] == NULL)
 		return false;
-	return ack__pat_match_any(s->pt, type, scope, s->md, s->scope[scope],
-	    s->slen[scope], 0, m ? m : &tmp, m != NULL);
+	return ack__pat_match_any_f(s->pt, type, scope, s->md, s->filt,
+	    s->scope[scope], s->slen[scope], 0, m ? m : &tmp, m != NULL);
 }
 
 /* ------------------------------------------------------------- subject */
@@ -354,7 +359,8 @@ text_recipients(scan *s)
 		const ack__rule *r = ack__patterns_rule(s->pt, i);
 		size_t at = 0;
 
-		if (r->type != ACK__PAT_RECIPIENT)
+		if (r->type != ACK__PAT_RECIPIENT ||
+		    !ack__pat_may_match(s->pt, r, s->filt, s->text, s->len))
 			continue;
 		for (size_t k = 0; k < nw; k++) {
 			if (at < w[k].a)
@@ -398,8 +404,8 @@ reason_in(scan *s, const char *t, size_t n)
 {
 	const ack__rule *r;
 
-	if (ack__pat_first(s->pt, ACK__PAT_REASON, ACK__SCOPE_BODY, s->md, t, n,
-	    &r))
+	if (ack__pat_first_f(s->pt, ACK__PAT_REASON, ACK__SCOPE_BODY, s->md,
+	    s->filt, t, n, &r))
 		return r->word;
 	return NULL;
 }
@@ -426,23 +432,40 @@ squeeze(const char *t, size_t n)
 	return d;
 }
 
+/* The first status in the first PRE_MAX bytes of the text (the same for
+ * every recipient: looked for once), or NULL. */
+static const char *
+text_status(scan *s)
+{
+	if (s->text_status < 0)
+		s->text_status = ack__status_find(s->text, s->len < PRE_MAX ?
+		    s->len : PRE_MAX, s->text_st, sizeof s->text_st);
+	return s->text_status ? s->text_st : NULL;
+}
+
 /* Status: the text's own, else one implied by the reason and the class. */
 static char *
 pick_status(scan *s, const char *blk, size_t bn, const char *reason)
 {
 	char st[16];
 	int code;
-	bool temp = s->delayed;
+	bool temp = s->delayed, have = ack__status_find(blk, bn, st, sizeof st);
 
-	if (ack__status_find(blk, bn, st, sizeof st) ||
-	    ack__status_find(s->text, s->len < PRE_MAX ? s->len : PRE_MAX, st,
-	        sizeof st)) {
+	if (!have && text_status(s) != NULL) {
+		memcpy(st, s->text_st, sizeof st);
+		have = true;
+	}
+	if (have) {
 		if (st[0] != '2' && (!ack__status_vague(st) || reason == NULL))
 			return ack__strdup(st);
 		temp = st[0] == '4';
 	}
-	if ((code = ack__smtp_code_find(blk, bn)) == 0)
-		code = ack__smtp_code_find(s->text, s->len < PRE_MAX ? s->len : PRE_MAX);
+	if ((code = ack__smtp_code_find(blk, bn)) == 0) {
+		if (s->text_code < 0)
+			s->text_code = ack__smtp_code_find(s->text,
+			    s->len < PRE_MAX ? s->len : PRE_MAX);
+		code = s->text_code;
+	}
 	if (code >= 400)
 		temp = code < 500;
 	return ack__strdup(ack__reason_status(reason, temp));
@@ -517,6 +540,8 @@ extract(scan *s)
 	s->slen[ACK__SCOPE_BODY] = s->len; /* the returned message may be far */
 	if (any_rule(s, ACK__PAT_ORIGINAL, ACK__SCOPE_BODY, &m))
 		s->len = m.start;
+	if (s->filt != NULL) /* the rest of the text up to the original */
+		ack__pat_filter_extend(s->filt, s->len);
 	text_recipients(s);
 	if (s->nf == 0)
 		list_recipients(s, ack__parser_header_value(s->p, "x-failed-recipients"),
@@ -533,6 +558,7 @@ static void
 scan_init(scan *s, ack_parser *p)
 {
 	memset(s, 0, sizeof *s);
+	s->text_status = s->text_code = -1; /* not looked for yet */
 	s->p = p;
 	s->pt = ack__parser_patterns(p);
 	s->text = ack__parser_text(p, &s->len);
@@ -585,12 +611,13 @@ detect(ack_parser *p, bool decide)
 		ack_buf_free(&s.subject);
 		return ACK_ENOMEM;
 	}
+	s.filt = ack__parser_filter(p, s.text, s.slen[ACK__SCOPE_BODY]);
 	if (decide)
 		b->r.kind = decide_kind(&s);
 	if (b->r.kind == ACK_KIND_AUTOREPLY)
 		rc = autoreply_rcpt(&s);
 	if (b->r.kind == ACK_KIND_BOUNCE || b->r.kind == ACK_KIND_DSN) {
-		if ((s.f = calloc(RCPT_MAX, sizeof *s.f)) == NULL)
+		if ((s.f = malloc(RCPT_MAX * sizeof *s.f)) == NULL)
 			rc = ACK_ENOMEM;
 		else
 			rc = extract(&s);

@@ -390,6 +390,7 @@ find_def(const char *name, int kind)
 {
 	for (size_t i = 0; i < ACK_ARRAY_LEN(field_defs); i++)
 		if ((field_defs[i].kinds & (1u << kind)) &&
+		    (field_defs[i].name[0] | 0x20) == (name[0] | 0x20) &&
 		    ack__strcasecmp(field_defs[i].name, name) == 0)
 			return &field_defs[i];
 	return NULL;

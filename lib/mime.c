@@ -65,9 +65,24 @@ emit_field(const char *name, ack_buf *v, ack__mime_field_cb cb, void *arg)
 	return cb(name, v->data + a, arg);
 }
 
-/* Begin a field at line[0..n): name into name[], value start into v. */
+/* Is name one of only[] (NULL-terminated; NULL: every name is)? */
 static bool
-start_field(const char *line, size_t n, char *name, ack_buf *v)
+wanted(const char *name, const char *const *only)
+{
+	if (only == NULL)
+		return true;
+	for (; *only; only++)
+		if (((*only)[0] | 0x20) == (name[0] | 0x20) &&
+		    ack__strcasecmp(*only, name) == 0)
+			return true;
+	return false;
+}
+
+/* Begin a field at line[0..n): name into name[], value start into v;
+ * false for a line that starts none, or a field not wanted. */
+static bool
+start_field(const char *line, size_t n, char *name, ack_buf *v,
+    const char *const *only)
 {
 	const char *colon = memchr(line, ':', n);
 	size_t nl;
@@ -82,6 +97,8 @@ start_field(const char *line, size_t n, char *name, ack_buf *v)
 		return false;
 	memcpy(name, line, nl);
 	name[nl] = '\0';
+	if (!wanted(name, only))
+		return false;
 	return ack__buf_add_capped(v, colon + 1, n - (size_t)(colon - line) - 1) ==
 	    ACK_OK;
 }
@@ -106,6 +123,13 @@ size_t
 ack__mime_headers(const char *s, size_t len, ack__mime_field_cb cb,
     void *arg, int *rc)
 {
+	return ack__mime_headers_only(s, len, NULL, cb, arg, rc);
+}
+
+size_t
+ack__mime_headers_only(const char *s, size_t len, const char *const *only,
+    ack__mime_field_cb cb, void *arg, int *rc)
+{
 	char name[NAME_MAX_LEN];
 	ack_buf v;
 	size_t pos = 0;
@@ -128,7 +152,7 @@ ack__mime_headers(const char *s, size_t len, ack__mime_field_cb cb,
 		}
 		if (open)
 			*rc = emit_field(name, &v, cb, arg);
-		open = start_field(line, n, name, &v);
+		open = start_field(line, n, name, &v, only);
 	}
 	if (open && *rc == ACK_OK)
 		*rc = emit_field(name, &v, cb, arg);
@@ -364,6 +388,15 @@ ack__qp_decode(ack_buf *out, const char *s, size_t n)
 	return sink_done(&sk);
 }
 
+bool
+ack__mime_encoded(const char *cte)
+{
+	char enc[32];
+
+	ack__mime_ctype(cte, enc, sizeof enc);
+	return strcmp(enc, "base64") == 0 || strcmp(enc, "quoted-printable") == 0;
+}
+
 int
 ack__mime_decode(ack_buf *out, const char *cte, const char *s, size_t n)
 {
@@ -460,6 +493,10 @@ typedef struct part_hdrs {
 	char *cte;
 } part_hdrs;
 
+static const char *const part_fields[] = {
+	"Content-Type", "Content-Transfer-Encoding", NULL
+};
+
 static int
 collect_hdr(const char *name, const char *value, void *arg)
 {
@@ -488,7 +525,7 @@ walk_part(const char *d, size_t len, unsigned depth, ack__mime_part_cb cb,
 	size_t off;
 	int rc;
 
-	off = ack__mime_headers(d, len, collect_hdr, &h, &rc);
+	off = ack__mime_headers_only(d, len, part_fields, collect_hdr, &h, &rc);
 	if (rc == ACK_OK)
 		rc = walk(d + off, len - off, h.ctype, h.cte, depth, cb, arg);
 	free(h.ctype);

@@ -39,6 +39,10 @@ typedef int (*ack__mime_field_cb)(const char *name, const char *value,
  */
 size_t ack__mime_headers(const char *s, size_t len, ack__mime_field_cb cb,
     void *arg, int *rc);
+/* The same for the fields named in only[] (NULL-terminated, any case):
+ * the others are skipped unread. */
+size_t ack__mime_headers_only(const char *s, size_t len,
+    const char *const *only, ack__mime_field_cb cb, void *arg, int *rc);
 
 /* Lowercase "type/subtype" of a Content-Type value into out ("" if none). */
 void ack__mime_ctype(const char *value, char *out, size_t outlen);
@@ -49,6 +53,8 @@ bool ack__mime_param(const char *value, const char *name, char *out,
 /* Decoders; they append to out and stop silently at its cap. */
 int ack__b64_decode(ack_buf *out, const char *s, size_t n);
 int ack__qp_decode(ack_buf *out, const char *s, size_t n);
+/* Does a Content-Transfer-Encoding value (NULL: none) need decoding? */
+bool ack__mime_encoded(const char *cte);
 /* Decode per a Content-Transfer-Encoding value (NULL or other: copy). */
 int ack__mime_decode(ack_buf *out, const char *cte, const char *s, size_t n);
 
@@ -131,6 +137,12 @@ const char *ack__parser_header_value(const ack_parser *p, const char *name);
 const char *ack__parser_returned_to(ack_parser *p);
 /* The parser's PCRE2 match data (made on first use; NULL on ENOMEM). */
 void *ack__parser_md(ack_parser *p);
+/* A filter of rules for one text (patterns.c, below). */
+typedef struct ack__pat_filter ack__pat_filter;
+/* The parser's rule filter set to s[0..len) (made on first use; NULL on
+ * ENOMEM, which only means no filtering).  Valid until the next call. */
+ack__pat_filter *ack__parser_filter(ack_parser *p, const char *s,
+    size_t len);
 /* The pattern set given to the parser, or NULL. */
 const ack_patterns *ack__parser_patterns(const ack_parser *p);
 /* The report being built (bounce.c adds recipients to it). */
@@ -181,6 +193,34 @@ int ack__pat_match_any(const ack_patterns *pt, int type, int scope, void *md,
  * 1 and *rule set, or 0. */
 int ack__pat_first(const ack_patterns *pt, int type, int scope, void *md,
     const char *s, size_t len, const ack__rule **rule);
+
+/* ------------------------------------------------------------------ */
+/* patterns.c: a filter of rules by their required literals            */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A filter of one text: a lowercase copy (ASCII case folded) and a
+ * bitmap of its triples of bytes, so that a rule none of whose required
+ * literals is in the subject is not run.  It applies to subjects inside
+ * that text only (others run every rule) and never changes a result.
+ */
+ack__pat_filter *ack__pat_filter_new(void);
+void ack__pat_filter_free(ack__pat_filter *f);
+/* Describe s[0..len), which must not change while f is used on it. */
+void ack__pat_filter_set(ack__pat_filter *f, const char *s, size_t len);
+/* Extend f to the first len bytes of the same text (which grew, or was
+ * described in part only). */
+void ack__pat_filter_extend(ack__pat_filter *f, size_t len);
+/* ack__pat_match_any, ack__pat_first with a filter (NULL: none). */
+int ack__pat_match_any_f(const ack_patterns *pt, int type, int scope,
+    void *md, ack__pat_filter *f, const char *s, size_t len,
+    size_t start, ack__match *m, bool leftmost);
+int ack__pat_first_f(const ack_patterns *pt, int type, int scope, void *md,
+    ack__pat_filter *f, const char *s, size_t len,
+    const ack__rule **rule);
+/* May rule r match in s[0..len), per f?  (NULL: yes.) */
+bool ack__pat_may_match(const ack_patterns *pt, const ack__rule *r,
+    ack__pat_filter *f, const char *s, size_t len);
 
 /* ------------------------------------------------------------------ */
 /* reason.c                                                            */

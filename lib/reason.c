@@ -187,9 +187,12 @@ status_at(const char *s, const char *e)
 bool
 ack__status_find(const char *s, size_t len, char *out, size_t outlen)
 {
-	const char *e = s + len;
+	const char *e = s + len, *dot = s;
 
-	for (const char *p = s; p < e; p++) {
+	/* a status is a class digit then '.': only the dots need a look */
+	while (dot + 1 < e &&
+	    (dot = memchr(dot + 1, '.', (size_t)(e - dot - 1))) != NULL) {
+		const char *p = dot - 1;
 		size_t n;
 
 		if (*p != '2' && *p != '4' && *p != '5')

@@ -17,6 +17,7 @@
 
 #define DEFAULT_MAX (8u * 1024 * 1024)
 #define TEXT_LEAVES_MAX 8
+#define KEEP_MAX (256u * 1024) /* buffer memory kept across messages */
 
 enum {
 	H_CTYPE, H_CTE, H_SUBJECT, H_FROM, H_AUTOSUB, H_MSGID, H_XAUTOREPLY,
@@ -56,6 +57,7 @@ struct ack_parser {
 	char *returned_to;  /* To: of the returned message */
 	bool to_scanned;    /* the body was searched for a To: line */
 	void *md;           /* PCRE2 match data, kept across messages */
+	ack__pat_filter *filt; /* rule filter, kept across messages */
 };
 
 const char *
@@ -83,14 +85,24 @@ ack_parser_new(ack_parser **out, size_t max_bytes)
 	return ACK_OK;
 }
 
+/* Empty b for the next message, keeping its memory unless large. */
+static void
+recycle(ack_buf *b)
+{
+	if (b->size > KEEP_MAX)
+		ack_buf_free(b);
+	else
+		ack_buf_reset(b);
+}
+
 void
 ack_parser_reset(ack_parser *p)
 {
 	if (p == NULL)
 		return;
 	ack__report_clear(&p->b);
-	ack_buf_free(&p->body);
-	ack_buf_free(&p->text);
+	recycle(&p->body);
+	recycle(&p->text);
 	for (int i = 0; i < H__COUNT; i++) {
 		free(p->hdr[i]);
 		p->hdr[i] = NULL;
@@ -107,8 +119,12 @@ void
 ack_parser_free(ack_parser *p)
 {
 	ack_parser_reset(p);
-	if (p != NULL)
+	if (p != NULL) {
+		ack_buf_free(&p->body);
+		ack_buf_free(&p->text);
 		ack__pat_md_free(p->md);
+		ack__pat_filter_free(p->filt);
+	}
 	free(p);
 }
 
@@ -150,6 +166,16 @@ is_kept(int i, const char *name)
 {
 	return (name[0] | 0x20) == kept_headers[i][0] &&
 	    ack__strcasecmp(kept_headers[i], name) == 0;
+}
+
+/* Is name one of the kept headers? */
+static bool
+is_kept_name(const char *name)
+{
+	for (int i = 0; i < H__COUNT; i++)
+		if (is_kept(i, name))
+			return true;
+	return false;
 }
 
 const char *
@@ -229,14 +255,53 @@ keep(ack_parser *p, const char *s, size_t n)
 	return rc;
 }
 
+/* Bytes of body gathered before they are kept, so that a CRLF body is
+ * kept a block at a time, not a line at a time. */
+typedef struct stage {
+	ack_parser *p;
+	size_t k;
+	int rc;
+	char blk[4096];
+} stage;
+
+static void
+stage_flush(stage *st)
+{
+	if (st->k > 0 && st->rc == ACK_OK)
+		st->rc = keep(st->p, st->blk, st->k);
+	st->k = 0;
+}
+
+static void
+stage_add(stage *st, const char *s, size_t n)
+{
+	while (n > 0 && st->rc == ACK_OK) {
+		size_t room = sizeof st->blk - st->k, c = n < room ? n : room;
+
+		memcpy(st->blk + st->k, s, c);
+		st->k += c;
+		s += c;
+		n -= c;
+		if (st->k == sizeof st->blk)
+			stage_flush(st);
+	}
+}
+
 int
 ack_parser_body(ack_parser *p, const void *data, size_t len)
 {
 	const char *d = data;
 	size_t i = 0;
-	int rc;
+	stage st;
 
-	while (i < len && !p->body.truncated) {
+	if (p->body.truncated || len == 0)
+		return ACK_OK;
+	if (!p->pending_cr && memchr(d, '\r', len) == NULL)
+		return keep(p, d, len); /* LF line ends: as it is */
+	st.p = p;
+	st.k = 0;
+	st.rc = ACK_OK;
+	while (i < len && st.rc == ACK_OK && !p->body.truncated) {
 		const char *cr;
 		size_t n;
 
@@ -248,17 +313,16 @@ ack_parser_body(ack_parser *p, const void *data, size_t len)
 		p->pending_cr = false;
 		cr = memchr(d + i, '\r', len - i);
 		n = cr ? (size_t)(cr - (d + i)) : len - i;
-		if ((rc = keep(p, d + i, n)) != ACK_OK)
-			return rc;
+		stage_add(&st, d + i, n);
 		i += n;
 		if (cr) {
-			if ((rc = keep(p, "\n", 1)) != ACK_OK)
-				return rc;
+			stage_add(&st, "\n", 1);
 			p->pending_cr = true;
 			i++;
 		}
 	}
-	return ACK_OK;
+	stage_flush(&st);
+	return st.rc;
 }
 
 /* ------------------------------------------------- non-RFC report forms */
@@ -414,6 +478,11 @@ parse_ses_complaint(ack_parser *p)
 
 /* ------------------------------------------------------------ the parts */
 
+/* The fields of the returned message returned_field() keeps. */
+static const char *const returned_fields[] = {
+	"Ack-Tracking-Id", "Message-ID", "To", NULL
+};
+
 static int
 returned_field(const char *name, const char *value, void *arg)
 {
@@ -433,7 +502,8 @@ returned_field(const char *name, const char *value, void *arg)
 	return *slot ? ACK_OK : ACK_ENOMEM;
 }
 
-/* Decode a part (capped at the body cap) and hand it to fn. */
+/* Decode a part (capped at the body cap) and hand it to fn; a part
+ * that is not encoded is handed over as it is. */
 static int
 with_decoded(ack_parser *p, const ack__mime_part *part,
     int (*fn)(ack_parser *, const char *, size_t, int), int kind)
@@ -441,6 +511,8 @@ with_decoded(ack_parser *p, const ack__mime_part *part,
 	ack_buf d;
 	int rc;
 
+	if (!ack__mime_encoded(part->cte))
+		return fn(p, part->data ? part->data : "", part->len, kind);
 	ack_buf_init(&d, p->max_bytes);
 	rc = ack__mime_decode(&d, part->cte, part->data, part->len);
 	if (rc == ACK_OK)
@@ -456,7 +528,8 @@ parse_returned(ack_parser *p, const char *s, size_t len, int kind)
 
 	(void)kind;
 	p->returned_seen = true;
-	(void)ack__mime_headers(s, len, returned_field, p, &rc);
+	(void)ack__mime_headers_only(s, len, returned_fields, returned_field, p,
+	    &rc);
 	return rc;
 }
 
@@ -650,6 +723,15 @@ ack__parser_md(ack_parser *p)
 	return p->md;
 }
 
+ack__pat_filter *
+ack__parser_filter(ack_parser *p, const char *s, size_t len)
+{
+	if (p->filt == NULL && (p->filt = ack__pat_filter_new()) == NULL)
+		return NULL; /* out of memory: rules unfiltered */
+	ack__pat_filter_set(p->filt, s, len);
+	return p->filt;
+}
+
 static int
 decide(ack_parser *p)
 {
@@ -701,10 +783,12 @@ ack_parser_eom(ack_parser *p)
 static size_t
 line_at(const char *d, size_t len, size_t pos, size_t *next)
 {
-	size_t i = pos;
+	const char *nl = memchr(d + pos, '\n', len - pos);
+	size_t i = nl ? (size_t)(nl - d) : len;
+	const char *cr = memchr(d + pos, '\r', i - pos);
 
-	while (i < len && d[i] != '\n' && d[i] != '\r')
-		i++;
+	if (cr != NULL)
+		i = (size_t)(cr - d);
 	*next = i;
 	if (i < len && d[i] == '\r')
 		(*next)++;
@@ -727,12 +811,13 @@ field_name_len(const char *s, size_t n)
 	return i < n && s[i] == ':' && e > 0 && e < 128 ? e : 0;
 }
 
+/* Pass the field gathered on (when kept) and start afresh. */
 static int
-flush_field(ack_parser *p, char *name, ack_buf *v)
+flush_field(ack_parser *p, char *name, ack_buf *v, bool kept)
 {
 	int rc = ACK_OK;
 
-	if (name[0])
+	if (name[0] && kept)
 		rc = ack_parser_header(p, name, v->data ? v->data : "");
 	name[0] = '\0';
 	ack_buf_reset(v);
@@ -746,6 +831,7 @@ feed_headers(ack_parser *p, const char *d, size_t len, int *rc)
 	char name[128] = "";
 	ack_buf v;
 	size_t pos = 0, next, n, nl;
+	bool kept = false;
 
 	ack_buf_init(&v, ACK_MIME_FIELD_MAX);
 	*rc = ACK_OK;
@@ -756,14 +842,16 @@ feed_headers(ack_parser *p, const char *d, size_t len, int *rc)
 			break;
 		}
 		if ((d[pos] == ' ' || d[pos] == '\t') && name[0]) {
-			*rc = ack__buf_add_capped(&v, d + pos, n);
+			if (kept)
+				*rc = ack__buf_add_capped(&v, d + pos, n);
 		} else if ((nl = field_name_len(d + pos, n)) > 0) {
 			const char *val = (const char *)memchr(d + pos, ':', n) + 1;
 
-			*rc = flush_field(p, name, &v);
+			*rc = flush_field(p, name, &v, kept);
 			memcpy(name, d + pos, nl);
 			name[nl] = '\0';
-			if (*rc == ACK_OK)
+			kept = is_kept_name(name); /* others are not read */
+			if (*rc == ACK_OK && kept)
 				*rc = ack__buf_add_capped(&v, val,
 				    n - (size_t)(val - (d + pos)));
 		} else if (!(pos == 0 && n > 5 && memcmp(d, "From ", 5) == 0)) {
@@ -772,7 +860,7 @@ feed_headers(ack_parser *p, const char *d, size_t len, int *rc)
 		pos = next;
 	}
 	if (*rc == ACK_OK)
-		*rc = flush_field(p, name, &v);
+		*rc = flush_field(p, name, &v, kept);
 	ack_buf_free(&v);
 	return pos;
 }

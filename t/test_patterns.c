@@ -428,6 +428,105 @@ test_redos_rule(ack_parser *p)
 	rmdir(dir);
 }
 
+/* ------------------------------------------------------- required literals */
+
+/* The filter never hides a match: every rule that matches a case's text
+ * may match per the filter of that text; and it does hide rules. */
+static void
+test_filter_cases(const ack_patterns *pt)
+{
+	ack__pat_filter *f = ack__pat_filter_new();
+	void *md = ack__pat_md_new();
+	size_t wrong = 0, hidden = 0, runs = 0;
+	ack__match m;
+
+	if (f == NULL || md == NULL) {
+		ok(0, "filter: memory");
+		goto out;
+	}
+	for (size_t i = 0; i < NELEM(cases); i++) {
+		const char *t = cases[i].msg;
+		size_t n = strlen(t);
+
+		ack__pat_filter_set(f, t, n);
+		for (size_t r = 0; r < ack__patterns_n(pt); r++) {
+			const ack__rule *rule = ack__patterns_rule(pt, r);
+			bool may = ack__pat_may_match(pt, rule, f, t, n);
+
+			runs++;
+			hidden += !may;
+			if (!may && ack__pat_match(pt, rule, md, t, n, 0, &m))
+				wrong++;
+			if (!may && ack__pat_match(pt, rule, md, t + n / 2, n - n / 2, 0, &m))
+				wrong++;
+		}
+	}
+	is_int(wrong, 0, "filter: no matching rule hidden (%zu rule runs)", runs);
+	ok(hidden > runs / 2, "filter: %zu of %zu rule runs skipped", hidden, runs);
+	ok(ack__pat_may_match(pt, ack__patterns_rule(pt, 0), f, "x", 1),
+	    "filter: a subject outside its text is not filtered");
+out:
+	ack__pat_md_free(md);
+	ack__pat_filter_free(f);
+}
+
+/* The literals read off regexes, seen through the filter. */
+static void
+test_filter_literals(void)
+{
+	static const struct { const char *re, *text; bool may; } t[] = {
+		{ "abc(?:def)?ghi", "xx abcghi", true },
+		{ "abc(?:def)?ghi", "xx ghi only", false },
+		{ "HELLO there", "say hello there", true },
+		{ "HELLO there", "say hello", false },
+		{ "colou?r", "color", true },
+		{ "colou?r", "colour", true },
+		{ "colou?r", "hue", false },
+		{ "xyzab{2}c", "xyzabbc", true },
+		{ "xyzab{2}c", "xyabbc", false },
+		{ "a\\.b\\(c", "see a.b(c", true },
+		{ "a\\.b\\(c", "see a.b c", false },
+		{ "(?:quux|zzz)+ end", "quux end", true },
+		{ "(?:quux|zzz)+ end", "zzz end", true },
+		{ "(?:quux|zzz)+ end", "zzz en", false },
+		{ "^(?:mailbox (?:is )?full|over quota)", "over quota", true },
+		{ "^(?:mailbox (?:is )?full|over quota)", "mailbox\nfull", false },
+		{ "[ab]cde|fgh", "bcde", true },
+		{ "[ab]cde|fgh", "fg cd", false },
+		{ "x(?i)yz", "nothing", true },      /* not understood: unfiltered */
+		{ "a|b", "nothing", true },          /* too short: unfiltered */
+		{ "(?<!x)wxyz", "wxyz", true },
+		{ "(?=abc)abcd", "abd", false },
+		{ "\\bdeliver(?:y|ed)?\\b.{0,60}?to", "DELIVERED TO", true },
+	};
+	char dir[] = "/tmp/ackpatlitXXXXXX", path[256], err[512], line[128];
+	ack__pat_filter *f = ack__pat_filter_new();
+	ack_patterns *pt = NULL;
+
+	if (mkdtemp(dir) == NULL || f == NULL) {
+		ok(0, "literals: setup");
+		ack__pat_filter_free(f);
+		return;
+	}
+	snprintf(path, sizeof path, "%s/l.pat", dir);
+	for (size_t i = 0; i < NELEM(t); i++) {
+		snprintf(line, sizeof line, "signature %s\n", t[i].re);
+		write_file(path, line);
+		if (ack_patterns_load(&pt, dir, err, sizeof err) != ACK_OK) {
+			ok(0, "literals: %s loads: %s", t[i].re, err);
+			continue;
+		}
+		ack__pat_filter_set(f, t[i].text, strlen(t[i].text));
+		is_int(ack__pat_may_match(pt, ack__patterns_rule(pt, 0), f, t[i].text,
+		    strlen(t[i].text)), t[i].may, "literals: /%s/ on \"%s\"", t[i].re,
+		    t[i].text);
+		ack_patterns_free(pt);
+	}
+	ack__pat_filter_free(f);
+	unlink(path);
+	rmdir(dir);
+}
+
 /* ------------------------------------------------------------------ store */
 
 #define TOKEN "aebcdefgh234567abcdefgh234567abcdefgh234"
@@ -542,6 +641,8 @@ main(void)
 	test_store(p);
 	test_slow_inputs(pt, p);
 	test_redos_rule(p);
+	test_filter_cases(pt);
+	test_filter_literals();
 	test_bad_files();
 	test_reasons();
 	ack_parser_free(p);

@@ -2,12 +2,16 @@
  * test_report.c - unit tests of the report parser (lib/report.c,
  * lib/fields.c, lib/mime.c): a table of hand-made reports, each checked
  * with LF, CRLF and bare-CR line ends and fed whole or in 1-byte chunks
- * through the milter stages; then caps, garbage and the JSON form.
+ * through the milter stages; then caps, garbage and the JSON form; with
+ * the shipped pattern files, recipients found in the text of a DSN that
+ * names none and of a long non-standard bounce.
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "ackmilter.h"
@@ -646,6 +650,147 @@ test_long_header(ack_parser *p)
 	free(m);
 }
 
+/* ------------------------------------------------- with the pattern files */
+
+/* The first recipient of r, or NULL. */
+static const char *
+first_addr(const ack_report *r)
+{
+	return r->nrcpt > 0 ? r->rcpt[0].final_recipient : NULL;
+}
+
+/* A DSN whose delivery-status part has per-message fields only: the
+ * recipient, status and reason come from the human-readable part. */
+static void
+test_dsn_text_recipient(ack_parser *p)
+{
+	static const char msg[] = DSN_HEAD
+	    "Content-Type: multipart/report; report-type=delivery-status;\n"
+	    "\tboundary=\"B\"\n\n"
+	    "--B\nContent-Type: text/plain\n\n"
+	    "This is the mail system at host mx.example.net.\n\n"
+	    "I'm sorry to have to inform you that your message could not\n"
+	    "be delivered to one or more recipients.\n\n"
+	    "<zoe@example.com>: host mx.example.com[192.0.2.9] said: 550 5.1.1\n"
+	    "    <zoe@example.com>: Recipient address rejected: User unknown\n\n"
+	    "--B\nContent-Type: message/delivery-status\n\n"
+	    "Reporting-MTA: dns; mx.example.net\n"
+	    "Arrival-Date: Wed, 26 Nov 2025 06:07:44 +0000 (UTC)\n\n"
+	    RETURNED;
+	const ack_report *r;
+
+	ok(ack_parser_message(p, msg, sizeof msg - 1) == ACK_OK, "dsn text: parses");
+	r = ack_parser_result(p);
+	is_int(r->kind, ACK_KIND_DSN, "dsn text: kind dsn");
+	is_int(r->nrcpt, 1, "dsn text: one recipient");
+	is_str(first_addr(r), "zoe@example.com", "dsn text: recipient from the text");
+	if (r->nrcpt > 0) {
+		is_str(r->rcpt[0].action, "failed", "dsn text: action");
+		is_str(r->rcpt[0].status, "5.1.1", "dsn text: status from the text");
+		is_str(r->rcpt[0].reason, "userunknown", "dsn text: reason");
+	}
+	is_str(r->reporting_mta, "mx.example.net", "dsn text: reporting MTA kept");
+	ok(r->returned_token != NULL, "dsn text: token of the returned headers");
+}
+
+/* A qmail bounce of lines lines of filler, ins[k] inserted after line
+ * after[k] (at most 4, in order; NULL ends them).  NULL on ENOMEM. */
+static char *
+long_bounce(size_t lines, const size_t *after, const char *const *ins)
+{
+	ack_buf b;
+	bool good;
+
+	ack_buf_init(&b, 0);
+	good = ack_buf_adds(&b, "From: MAILER-DAEMON@mx.example.net\n"
+	    "Subject: failure notice\n\n"
+	    "Hi. This is the qmail-send program at mx.example.net.\n") == ACK_OK;
+	for (size_t i = 0, k = 0; good && i < lines; i++) {
+		good = ack_buf_printf(&b, "This is line %zu of a long notice.\n", i) ==
+		    ACK_OK;
+		while (good && k < 4 && ins[k] != NULL && after[k] == i)
+			good = ack_buf_adds(&b, ins[k++]) == ACK_OK;
+	}
+	if (!good)
+		ack_buf_free(&b);
+	return b.data;
+}
+
+/* Recipients far inside a long text are found through the windows around
+ * the '@'s (two lines before, one after); with more '@' lines than
+ * windows, through the whole text. */
+static void
+test_long_bounce(ack_parser *p)
+{
+	static const char *const far[] = {
+		"<far@example.com>:\nSorry, no mailbox here by that name.\n",
+		"----- The following addresses had permanent fatal errors -----\n"
+		"\n<far2@example.com>\n",
+		NULL,
+	};
+	static const size_t far_at[] = { 800, 1100 };
+	char *msg = long_bounce(1200, far_at, far);
+	ack_buf many;
+	const ack_report *r;
+	bool built = true;
+
+	ok(msg && ack_parser_message(p, msg, strlen(msg)) == ACK_OK,
+	    "long bounce: parses (%zu bytes)", msg ? strlen(msg) : 0);
+	r = ack_parser_result(p);
+	is_int(r->kind, ACK_KIND_BOUNCE, "long bounce: kind bounce");
+	is_int(r->nrcpt, 2, "long bounce: two recipients");
+	is_str(first_addr(r), "far@example.com", "long bounce: first, far in");
+	if (r->nrcpt > 1)
+		is_str(r->rcpt[1].final_recipient, "far2@example.com",
+		    "long bounce: second, two lines after its heading");
+	free(msg);
+
+	/* 100 '@' lines no rule takes (more than the windows), then one */
+	ack_buf_init(&many, 0);
+	built = ack_buf_adds(&many, "From: MAILER-DAEMON@mx.example.net\n"
+	    "Subject: failure notice\n\n"
+	    "Hi. This is the qmail-send program at mx.example.net.\n") == ACK_OK;
+	for (int i = 0; built && i < 100; i++)
+		built = ack_buf_printf(&many, "Seen by relay%d.example.net as "
+		    "id%d@relay.example.net on its way.\n", i, i) == ACK_OK;
+	built = built && ack_buf_adds(&many, "\n<last@example.com>:\n"
+	    "Sorry, no mailbox here by that name.\n") == ACK_OK;
+	ok(built && ack_parser_message(p, many.data, many.len) == ACK_OK,
+	    "many '@' lines: parses");
+	r = ack_parser_result(p);
+	is_int(r->kind, ACK_KIND_BOUNCE, "many '@' lines: kind bounce");
+	is_int(r->nrcpt, 1, "many '@' lines: one recipient");
+	is_str(first_addr(r), "last@example.com", "many '@' lines: after them all");
+	ack_buf_free(&many);
+}
+
+static void
+test_with_patterns(void)
+{
+	const char *src = getenv("ACK_SRCDIR");
+	char dir[4096], err[512];
+	ack_patterns *pt = NULL;
+	ack_parser *p = NULL;
+	struct stat st;
+
+	snprintf(dir, sizeof dir, "%s/patterns", src ? src : "..");
+	if (stat(dir, &st) != 0) {
+		printf("# no pattern directory at %s: pattern tests skipped\n", dir);
+		return;
+	}
+	if (ack_patterns_load(&pt, dir, err, sizeof err) != ACK_OK ||
+	    ack_parser_new(&p, 0) != ACK_OK) {
+		ok(0, "patterns: set up: %s", err);
+		ack_patterns_free(pt);
+		return;
+	}
+	ack_parser_set_patterns(p, pt);
+	test_dsn_text_recipient(p);
+	test_long_bounce(p);
+	ack_parser_free(p);
+	ack_patterns_free(pt);
+}
+
 int
 main(void)
 {
@@ -666,5 +811,6 @@ main(void)
 	test_long_header(p);
 	ack_parser_free(p);
 	test_truncation();
+	test_with_patterns();
 	return tap_done();
 }
