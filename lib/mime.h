@@ -1,6 +1,7 @@
 /*
  * mime.h - internal interface of the MIME helpers (mime.c) and of the
- * report field parser (fields.c) used by the report parser (report.c).
+ * report field parser (fields.c) used by the report parser (report.c,
+ * report_eom.c).
  * Not installed.
  *
  * Everything here works on text whose line ends were already normalised
@@ -123,7 +124,7 @@ char *ack__field_typed(const char *v);
 char *ack__field_text(const char *v);
 
 /* ------------------------------------------------------------------ */
-/* report.c: what a later pattern library may look at                 */
+/* report.c, report_eom.c: what a later pattern library may look at   */
 /* ------------------------------------------------------------------ */
 
 /* Decoded first text part (capped at ACK_REPORT_TEXT_MAX), or NULL. */
@@ -147,6 +148,49 @@ ack__pat_filter *ack__parser_filter(ack_parser *p, const char *s,
 const ack_patterns *ack__parser_patterns(const ack_parser *p);
 /* The report being built (bounce.c adds recipients to it). */
 ack__report_build *ack__parser_build(ack_parser *p);
+
+/* ------------------------------------------------------------------ */
+/* report.c, report_eom.c: the parser handle                           */
+/* ------------------------------------------------------------------ */
+
+/* The fields of the handle are used by report.c and report_eom.c only;
+ * other modules go through the accessors above. */
+
+#define ACK__TEXT_LEAVES_MAX 8
+
+/* The top-level headers kept, in the order of kept_headers[] (report.c). */
+enum {
+	ACK__HDR_CTYPE, ACK__HDR_CTE, ACK__HDR_SUBJECT, ACK__HDR_FROM,
+	ACK__HDR_AUTOSUB, ACK__HDR_MSGID, ACK__HDR_XAUTOREPLY,
+	ACK__HDR_XAUTORESPOND, ACK__HDR_PRECEDENCE, ACK__HDR_XFAILED,
+	ACK__HDR_COUNT
+};
+
+/* A text leaf that may hold report fields after all (kept for fallback). */
+typedef struct ack__text_leaf {
+	const char *data;
+	size_t len;
+	char cte[32];
+} ack__text_leaf;
+
+struct ack_parser {
+	size_t max_bytes;
+	ack__report_build b;
+	ack_buf body;      /* normalised body, capped at max_bytes */
+	ack_buf text;      /* first text/plain part, decoded */
+	char *hdr[ACK__HDR_COUNT];
+	bool pending_cr;   /* the last body byte was CR */
+	bool returned_seen;
+	bool done;         /* eom ran */
+	char report_type[64];
+	ack__text_leaf leaves[ACK__TEXT_LEAVES_MAX];
+	size_t nleaves;
+	const ack_patterns *patterns;
+	char *returned_to;  /* To: of the returned message */
+	bool to_scanned;    /* the body was searched for a To: line */
+	void *md;           /* PCRE2 match data, kept across messages */
+	ack__pat_filter *filt; /* rule filter, kept across messages */
+};
 
 /* ------------------------------------------------------------------ */
 /* patterns.c                                                          */
