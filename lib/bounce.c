@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "literal.h"
 #include "mime.h"
 
 #define RCPT_MAX 100        /* recipients taken from one text */
@@ -54,6 +55,8 @@ typedef struct scan {
 	                          not looked for: -1 */
 	char text_st[16];
 	int text_code;         /* its first SMTP code, 0: none, -1: not looked */
+	size_t blk_a, blk_b;   /* the last recipient block (a == b: none) */
+	const char *blk_reason; /* and its reason */
 } scan;
 
 /* Does any rule of type match in scope?  The leftmost match into *m. */
@@ -140,8 +143,10 @@ decode_subject(ack_buf *out, const char *v)
 			continue;
 		}
 		after_word = false;
-		(void)ack__buf_add_capped(out, v, sp > 0 ? sp : 1);
-		v += sp > 0 ? sp : 1;
+		if (sp == 0) /* a run with no blank and no '=': added at once */
+			sp = 1 + strcspn(v + 1, "= \t");
+		(void)ack__buf_add_capped(out, v, sp);
+		v += sp;
 	}
 }
 
@@ -350,21 +355,26 @@ at_windows(const char *t, size_t len, window *w)
 static void
 text_recipients(scan *s)
 {
-	size_t n = ack__patterns_n(s->pt), nw;
+	size_t n, nw;
+	const size_t *idx = ack__patterns_of(s->pt, ACK__PAT_RECIPIENT,
+	    ACK__SCOPE_BODY, &n);
 	window w[WIN_MAX];
 	ack__match m;
 
 	nw = at_windows(s->text, s->len, w);
 	for (size_t i = 0; i < n; i++) {
-		const ack__rule *r = ack__patterns_rule(s->pt, i);
+		const ack__rule *r = ack__patterns_rule(s->pt, idx[i]);
 		size_t at = 0;
 
-		if (r->type != ACK__PAT_RECIPIENT ||
-		    !ack__pat_may_match(s->pt, r, s->filt, s->text, s->len))
+		if (!ack__pat_may_match(s->pt, r, s->filt, s->text, s->len))
 			continue;
 		for (size_t k = 0; k < nw; k++) {
 			if (at < w[k].a)
 				at = w[k].a;
+			/* a match from at lies in text[at..b): so do its literals */
+			if (at >= w[k].b || !ack__pat_may_match(s->pt, r, s->filt,
+			    s->text + at, w[k].b - at))
+				continue;
 			while (s->nf < RCPT_MAX && at < w[k].b &&
 			    ack__pat_match(s->pt, r, s->md, s->text, w[k].b, at, &m)) {
 				add_found(s, s->text + m.gstart, m.gend - m.gstart,
@@ -513,7 +523,13 @@ fill_rcpt(scan *s, size_t i)
 	if (end <= start)
 		end = s->len < start + BLOCK_MAX ? s->len : start + BLOCK_MAX;
 	blk = s->text + start;
-	reason = block_reason(s, blk, end - start);
+	if (s->blk_a == s->blk_b || start != s->blk_a || end != s->blk_b) {
+		/* recipients listed together share one block: looked at once */
+		s->blk_reason = block_reason(s, blk, end - start);
+		s->blk_a = start;
+		s->blk_b = end;
+	}
+	reason = s->blk_reason;
 	r->final_recipient = ack__strdup(s->f[i].addr);
 	r->action = ack__strdup(s->delayed ? "delayed" : "failed");
 	r->status = pick_status(s, blk, end - start, reason);

@@ -166,17 +166,11 @@ ack__seterr(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-static int
-lower(int c)
-{
-	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
-}
-
 int
 ack__strncasecmp(const char *a, const char *b, size_t n)
 {
 	for (; n > 0; a++, b++, n--) {
-		int d = lower((unsigned char)*a) - lower((unsigned char)*b);
+		int d = ack__lower((unsigned char)*a) - ack__lower((unsigned char)*b);
 		if (d != 0 || *a == '\0')
 			return d;
 	}

@@ -75,12 +75,6 @@ is_wsp(int c)
 	return c == ' ' || c == '\t';
 }
 
-static int
-lower(int c)
-{
-	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
-}
-
 /* ------------------------------------------------------------ value helpers */
 
 /* Copy s[0..n) trimmed, capped. */
@@ -207,7 +201,7 @@ ack__field_word(const char *v)
 		n++;
 	if ((w = ack__strndup(v, n)) != NULL)
 		for (size_t i = 0; i < n; i++)
-			w[i] = (char)lower((unsigned char)w[i]);
+			w[i] = (char)ack__lower((unsigned char)w[i]);
 	return w;
 }
 
@@ -391,7 +385,7 @@ find_def(const char *name, int kind)
 	for (size_t i = 0; i < ACK_ARRAY_LEN(field_defs); i++)
 		if ((field_defs[i].kinds & (1u << kind)) &&
 		    (field_defs[i].name[0] | 0x20) == (name[0] | 0x20) &&
-		    ack__strcasecmp(field_defs[i].name, name) == 0)
+		    ack__same_name(name, field_defs[i].name))
 			return &field_defs[i];
 	return NULL;
 }

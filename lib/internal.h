@@ -5,6 +5,7 @@
 #define ACK_INTERNAL_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "ackmilter.h"
@@ -19,5 +20,23 @@ void ack__seterr(char *err, size_t errlen, const char *fmt, ...) ACK_PRINTF(3, 4
 /* ASCII case-insensitive compare of n bytes / of strings. */
 int ack__strncasecmp(const char *a, const char *b, size_t n);
 int ack__strcasecmp(const char *a, const char *b);
+
+/* ASCII lowercase of c (a byte value), as in the C locale. */
+static inline int
+ack__lower(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
+
+/* ASCII case-insensitive: is a the same string as b?  Inline, for the
+ * header and field name lookups of the parser's hot loops. */
+static inline bool
+ack__same_name(const char *a, const char *b)
+{
+	for (; *a; a++, b++)
+		if (*a != *b && ack__lower((unsigned char)*a) != ack__lower((unsigned char)*b))
+			return false;
+	return *b == '\0';
+}
 
 #endif

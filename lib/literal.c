@@ -7,9 +7,10 @@
  * (lowercase) of which every match holds at least one, read off its
  * regex (one per alternative when it has several; none when unsure).  A
  * filter made once per text (ack__pat_filter_set) keeps a lowercase copy
- * (ASCII case folded, as PCRE2 folds it without UTF) and a bitmap of the
- * hashes of its triples of adjacent bytes.  A literal is looked for in
- * the subject's part of the copy only when the bitmap holds all its
+ * (ASCII case folded, as PCRE2 folds it without UTF) and a map of the
+ * hashes of its triples of adjacent bytes (marked with a per-text
+ * number, so that a new text needs no clearing).  A literal is looked
+ * for in the subject's part of the copy only when the map holds all its
  * triples; a rule none of whose literals is there cannot match and is
  * not run.  The test has no false negatives: results are unchanged.
  */
@@ -253,12 +254,12 @@ alternation(litscan *l, int depth, litset *out)
 		out->n = 0;
 }
 
-/* The filter's key of three bytes (already lowercase) packed in tri:
- * 16 bits of a multiplicative hash. */
+/* The filter's key of three bytes (already lowercase), the last three
+ * of tri (its top byte is ignored): 16 bits of a multiplicative hash. */
 static inline uint16_t
 tri_hash(uint32_t tri)
 {
-	return (uint16_t)((tri * 2654435761u) >> 16);
+	return (uint16_t)(((tri << 8) * 2654435761u) >> 16);
 }
 
 static uint16_t
@@ -353,7 +354,8 @@ struct ack__pat_filter {
 	char *low;           /* a copy of s, ASCII lowercase */
 	size_t size;         /* of low */
 	unsigned char lower[256]; /* ASCII lowercase of each byte */
-	uint64_t bits[65536 / 64]; /* the keys of its triples of bytes */
+	uint8_t gen;         /* the mark of the keys of this text */
+	uint8_t mark[65536]; /* gen at the keys of its triples of bytes */
 };
 
 ack__pat_filter *
@@ -374,13 +376,13 @@ ack__pat_filter_free(ack__pat_filter *f)
 	free(f);
 }
 
-/* Lowercase s[from..len) into f->low and note its triples (with the
+/* Lowercase s[from..len) into f->low and mark its triples (with the
  * bytes before from).  Locals, as the stores to low[] may alias f. */
 static void
 filter_scan(ack__pat_filter *f, const char *s, size_t from, size_t len)
 {
 	const unsigned char *u = (const unsigned char *)s, *lw = f->lower;
-	uint64_t *bits = f->bits;
+	uint8_t *mark = f->mark, gen = f->gen;
 	char *low = f->low;
 	uint32_t tri = 0; /* the last three bytes, lowercase */
 	size_t i = from >= 2 ? from - 2 : 0;
@@ -391,19 +393,23 @@ filter_scan(ack__pat_filter *f, const char *s, size_t from, size_t len)
 			low[i] = (char)lw[u[i]];
 	}
 	for (; i < len; i++) {
-		unsigned c = lw[u[i]], k;
+		unsigned c = lw[u[i]];
 
-		tri = (tri << 8 | c) & 0xffffff;
+		tri = tri << 8 | c;
 		low[i] = (char)c;
-		k = tri_hash(tri);
-		bits[k >> 6] |= (uint64_t)1 << (k & 63);
+		mark[tri_hash(tri)] = gen;
 	}
 }
 
+/* A new text: a new mark, so that the keys of the last are not seen
+ * (all cleared once in 255 texts). */
 void
 ack__pat_filter_set(ack__pat_filter *f, const char *s, size_t len)
 {
-	memset(f->bits, 0, sizeof f->bits);
+	if (++f->gen == 0) {
+		memset(f->mark, 0, sizeof f->mark);
+		f->gen = 1;
+	}
 	f->s = s;
 	f->len = 0;
 	ack__pat_filter_extend(f, s ? len : 0);
@@ -433,7 +439,7 @@ ack__pat_filter_extend(ack__pat_filter *f, size_t len)
 static bool
 has_key(const ack__pat_filter *f, uint16_t k)
 {
-	return (f->bits[k >> 6] >> (k & 63)) & 1;
+	return f->mark[k] == f->gen;
 }
 
 /* The first place of w[0..n) in h[0..hn), or NULL.  Candidates are the
@@ -469,14 +475,19 @@ lit_in(const ack__pat_filter *f, const ack__rule_lits *rl, size_t j, size_t a,
 	    rl->text + j * ACK__LIT_MAX, rl->len[j], rl->anchor[j]) != NULL;
 }
 
-bool
-ack__pat_filter_covers(const ack__pat_filter *f, const char *s, size_t len)
+/* Does f describe s[0..len) (len already capped)? */
+static inline bool
+covers(const ack__pat_filter *f, const char *s, size_t len)
 {
-	if (len > ACK__PAT_SUBJECT_MAX)
-		len = ACK__PAT_SUBJECT_MAX;
 	return f != NULL && f->s != NULL && s != NULL &&
 	    (uintptr_t)s >= (uintptr_t)f->s &&
 	    (uintptr_t)s + len <= (uintptr_t)f->s + f->len;
+}
+
+bool
+ack__pat_filter_covers(const ack__pat_filter *f, const char *s, size_t len)
+{
+	return covers(f, s, len > ACK__PAT_SUBJECT_MAX ? ACK__PAT_SUBJECT_MAX : len);
 }
 
 /* Past the character class that starts at re[0] ('['). */
@@ -514,10 +525,10 @@ ack__rule_lits_may_match(const ack__rule_lits *rl, const ack__pat_filter *f,
 {
 	size_t a;
 
-	if (rl->n == 0 || !ack__pat_filter_covers(f, s, len))
-		return true;
 	if (len > ACK__PAT_SUBJECT_MAX)
 		len = ACK__PAT_SUBJECT_MAX;
+	if (rl->n == 0 || !covers(f, s, len))
+		return true;
 	a = (size_t)(s - f->s);
 	for (size_t j = 0; j < rl->n; j++)
 		if (lit_in(f, rl, j, a, a + len))

@@ -37,4 +37,9 @@ const char *ack__re_skip_class(const char *re);
 bool ack__rule_lits_may_match(const ack__rule_lits *rl,
     const ack__pat_filter *f, const char *s, size_t len);
 
+/* patterns.c: the indexes (for ack__patterns_rule) of the rules of type
+ * and scope, in load order; *n of them. */
+const size_t *ack__patterns_of(const ack_patterns *pt, int type, int scope,
+    size_t *n);
+
 #endif

@@ -23,12 +23,6 @@ is_wsp(int c)
 	return c == ' ' || c == '\t';
 }
 
-static int
-lower(int c)
-{
-	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
-}
-
 int
 ack__buf_add_capped(ack_buf *b, const char *s, size_t n)
 {
@@ -46,23 +40,41 @@ ack__buf_add_capped(ack_buf *b, const char *s, size_t n)
 
 /* ---------------------------------------------------------------- headers */
 
+/* The unfolded value of the field being read, capped at
+ * ACK_MIME_FIELD_MAX bytes (what does not fit is dropped). */
+typedef struct fval {
+	size_t len;
+	char d[ACK_MIME_FIELD_MAX + 1];
+} fval;
+
+static void
+fval_add(fval *v, const char *s, size_t n)
+{
+	size_t room = ACK_MIME_FIELD_MAX - v->len;
+
+	if (n > room)
+		n = room;
+	memcpy(v->d + v->len, s, n);
+	v->len += n;
+}
+
 /* Trim the value kept in v, pass the field on. */
 static int
-emit_field(const char *name, ack_buf *v, ack__mime_field_cb cb, void *arg)
+emit_field(const char *name, fval *v, ack__mime_field_cb cb, void *arg)
 {
 	size_t a = 0, n = v->len;
+	char *z;
 
-	if (v->data == NULL)
-		return cb(name, "", arg);
-	while (n > 0 && (is_wsp(v->data[n - 1]) || v->data[n - 1] == '\n'))
+	while (n > 0 && (is_wsp(v->d[n - 1]) || v->d[n - 1] == '\n'))
 		n--;
-	while (a < n && is_wsp(v->data[a]))
+	while (a < n && is_wsp(v->d[a]))
 		a++;
-	v->data[n] = '\0';
-	for (size_t i = a; i < n; i++) /* NUL is data: keep what follows it */
-		if (v->data[i] == '\0')
-			v->data[i] = ' ';
-	return cb(name, v->data + a, arg);
+	v->d[n] = '\0';
+	/* NUL is data: keep what follows it */
+	for (z = memchr(v->d + a, '\0', n - a); z != NULL;
+	    z = memchr(z + 1, '\0', (size_t)(v->d + n - z - 1)))
+		*z = ' ';
+	return cb(name, v->d + a, arg);
 }
 
 /* Is name one of only[] (NULL-terminated; NULL: every name is)? */
@@ -72,8 +84,7 @@ wanted(const char *name, const char *const *only)
 	if (only == NULL)
 		return true;
 	for (; *only; only++)
-		if (((*only)[0] | 0x20) == (name[0] | 0x20) &&
-		    ack__strcasecmp(*only, name) == 0)
+		if (((*only)[0] | 0x20) == (name[0] | 0x20) && ack__same_name(name, *only))
 			return true;
 	return false;
 }
@@ -81,13 +92,13 @@ wanted(const char *name, const char *const *only)
 /* Begin a field at line[0..n): name into name[], value start into v;
  * false for a line that starts none, or a field not wanted. */
 static bool
-start_field(const char *line, size_t n, char *name, ack_buf *v,
+start_field(const char *line, size_t n, char *name, fval *v,
     const char *const *only)
 {
 	const char *colon = memchr(line, ':', n);
 	size_t nl;
 
-	ack_buf_reset(v);
+	v->len = 0;
 	if (colon == NULL)
 		return false;
 	nl = (size_t)(colon - line);
@@ -99,24 +110,22 @@ start_field(const char *line, size_t n, char *name, ack_buf *v,
 	name[nl] = '\0';
 	if (!wanted(name, only))
 		return false;
-	return ack__buf_add_capped(v, colon + 1, n - (size_t)(colon - line) - 1) ==
-	    ACK_OK;
+	fval_add(v, colon + 1, n - (size_t)(colon - line) - 1);
+	return true;
 }
 
 /* Unfold: a continuation line adds one space and its text. */
-static int
-add_continuation(ack_buf *v, const char *line, size_t n)
+static void
+add_continuation(fval *v, const char *line, size_t n)
 {
 	size_t k = 0;
-	int rc;
 
 	while (k < n && is_wsp(line[k]))
 		k++;
 	if (k == n)
-		return ACK_OK;
-	if ((rc = ack__buf_add_capped(v, " ", 1)) != ACK_OK)
-		return rc;
-	return ack__buf_add_capped(v, line + k, n - k);
+		return;
+	fval_add(v, " ", 1);
+	fval_add(v, line + k, n - k);
 }
 
 size_t
@@ -131,12 +140,12 @@ ack__mime_headers_only(const char *s, size_t len, const char *const *only,
     ack__mime_field_cb cb, void *arg, int *rc)
 {
 	char name[NAME_MAX_LEN];
-	ack_buf v;
+	fval v;
 	size_t pos = 0;
 	bool open = false;
 
 	*rc = ACK_OK;
-	ack_buf_init(&v, ACK_MIME_FIELD_MAX);
+	v.len = 0;
 	while (pos < len && *rc == ACK_OK) {
 		const char *line = s + pos;
 		const char *nl = memchr(line, '\n', len - pos);
@@ -147,7 +156,7 @@ ack__mime_headers_only(const char *s, size_t len, const char *const *only,
 			break;
 		if (is_wsp(line[0])) {
 			if (open)
-				*rc = add_continuation(&v, line, n);
+				add_continuation(&v, line, n);
 			continue;
 		}
 		if (open)
@@ -156,7 +165,6 @@ ack__mime_headers_only(const char *s, size_t len, const char *const *only,
 	}
 	if (open && *rc == ACK_OK)
 		*rc = emit_field(name, &v, cb, arg);
-	ack_buf_free(&v);
 	return pos;
 }
 
@@ -174,7 +182,7 @@ ack__mime_ctype(const char *value, char *out, size_t outlen)
 			value++;
 		for (; *value && *value != ';' && *value != '(' && !is_wsp(*value) &&
 		    o + 1 < outlen; value++)
-			out[o++] = (char)lower((unsigned char)*value);
+			out[o++] = (char)ack__lower((unsigned char)*value);
 	}
 	out[o] = '\0';
 }
@@ -302,6 +310,27 @@ sink_put(sink *sk, char c)
 	return true;
 }
 
+/* Add s[0..n), as sink_put byte by byte would. */
+static bool
+sink_run(sink *sk, const char *s, size_t n)
+{
+	while (n > 0) {
+		size_t room = sizeof sk->blk - sk->k, c = n < room ? n : room;
+
+		if (room == 0) {
+			sink_flush(sk);
+			if (sk->rc != ACK_OK || sk->out->len >= sk->out->cap)
+				return false;
+			continue;
+		}
+		memcpy(sk->blk + sk->k, s, c);
+		sk->k += c;
+		s += c;
+		n -= c;
+	}
+	return true;
+}
+
 /* The decoder's result: ACK_OK, or ACK_ENOMEM. */
 static int
 sink_done(sink *sk)
@@ -343,7 +372,7 @@ hex_val(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
-	c = lower(c);
+	c = ack__lower(c);
 	if (c >= 'a' && c <= 'f')
 		return c - 'a' + 10;
 	return -1;
@@ -371,7 +400,16 @@ ack__qp_decode(ack_buf *out, const char *s, size_t n)
 		char c = s[i];
 		size_t sb;
 
-		if (c == '=' && (sb = soft_break(s + i, n - i)) > 0) {
+		if (c != '=') { /* up to the next '=': as it is */
+			const char *q = memchr(s + i, '=', n - i);
+			size_t run = q ? (size_t)(q - (s + i)) : n - i;
+
+			if (!sink_run(&sk, s + i, run))
+				break;
+			i += run;
+			continue;
+		}
+		if ((sb = soft_break(s + i, n - i)) > 0) {
 			i += sb;
 			continue;
 		}
@@ -503,9 +541,9 @@ collect_hdr(const char *name, const char *value, void *arg)
 	part_hdrs *h = arg;
 	char **slot = NULL;
 
-	if (ack__strcasecmp(name, "Content-Type") == 0)
+	if (ack__same_name(name, "Content-Type"))
 		slot = &h->ctype;
-	else if (ack__strcasecmp(name, "Content-Transfer-Encoding") == 0)
+	else if (ack__same_name(name, "Content-Transfer-Encoding"))
 		slot = &h->cte;
 	if (slot == NULL || *slot != NULL)
 		return ACK_OK;

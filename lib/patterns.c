@@ -58,7 +58,14 @@ typedef struct group {
 	pcre2_code *re;        /* NULL: rules not joinable, match one by one */
 	size_t *idx;           /* rule index of each alternative */
 	size_t n;
+	bool jit;              /* re is JIT-compiled */
 } group;
+
+/* The indexes of the rules of one type and scope, in load order. */
+typedef struct rule_list {
+	size_t *idx;
+	size_t n;
+} rule_list;
 
 struct ack_patterns {
 	ack__rule *rules;
@@ -67,7 +74,9 @@ struct ack_patterns {
 	pcre2_match_context *gctx; /* wider limits for the joined rules */
 	char **src;            /* each rule's regex text, for the groups */
 	ack__rule_lits *lits;       /* each rule's required literals */
+	bool *jit;             /* each rule's code is JIT-compiled */
 	group groups[TYPES_MAX][ACK__SCOPE__COUNT];
+	rule_list lists[TYPES_MAX][ACK__SCOPE__COUNT];
 };
 
 static const struct {
@@ -111,12 +120,14 @@ ack_patterns_free(ack_patterns *pt)
 		for (int sc = 0; sc < ACK__SCOPE__COUNT; sc++) {
 			pcre2_code_free(pt->groups[t][sc].re);
 			free(pt->groups[t][sc].idx);
+			free(pt->lists[t][sc].idx);
 		}
 	for (size_t i = 0; pt->src && i < pt->n; i++)
 		free(pt->src[i]);
 	for (size_t i = 0; pt->lits && i < pt->n; i++)
 		ack__rule_lits_clear(&pt->lits[i]);
 	free(pt->lits);
+	free(pt->jit);
 	free(pt->src);
 	free(pt->rules);
 	pcre2_match_context_free(pt->mctx);
@@ -150,6 +161,7 @@ rule_new(ack_patterns *pt)
 		ack__rule *v = realloc(pt->rules, cap * sizeof *v);
 		char **sv;
 		ack__rule_lits *lv;
+		bool *jv;
 
 		if (v == NULL)
 			return NULL;
@@ -160,11 +172,15 @@ rule_new(ack_patterns *pt)
 		if ((lv = realloc(pt->lits, cap * sizeof *lv)) == NULL)
 			return NULL;
 		pt->lits = lv;
+		if ((jv = realloc(pt->jit, cap * sizeof *jv)) == NULL)
+			return NULL;
+		pt->jit = jv;
 		pt->cap = cap;
 	}
 	memset(&pt->rules[pt->n], 0, sizeof pt->rules[0]);
 	memset(&pt->lits[pt->n], 0, sizeof pt->lits[0]);
 	pt->src[pt->n] = NULL;
+	pt->jit[pt->n] = false;
 	return &pt->rules[pt->n++];
 }
 
@@ -241,7 +257,8 @@ compile_rule(struct loader *l, ack__rule *r, const char *re)
 	    ack__rule_literals(&l->pt->lits[l->pt->n - 1], re) != ACK_OK)
 		return ACK_ENOMEM;
 	if (use_jit) /* when it fails the rule is interpreted */
-		(void)pcre2_jit_compile(r->re, PCRE2_JIT_COMPLETE);
+		l->pt->jit[l->pt->n - 1] =
+		    pcre2_jit_compile(r->re, PCRE2_JIT_COMPLETE) == 0;
 	(void)pcre2_pattern_info(r->re, PCRE2_INFO_CAPTURECOUNT, &groups);
 	if (r->type == ACK__PAT_RECIPIENT && groups < 1)
 		return problem(l, "a recipient rule needs a capture group", NULL);
@@ -463,7 +480,7 @@ build_group(ack_patterns *pt, int type, int scope)
 	    PCRE2_CASELESS | PCRE2_MULTILINE, &ec, &off, NULL);
 	free(text);
 	if (g->re != NULL && use_jit)
-		(void)pcre2_jit_compile(g->re, PCRE2_JIT_COMPLETE);
+		g->jit = pcre2_jit_compile(g->re, PCRE2_JIT_COMPLETE) == 0;
 	return ACK_OK; /* a pattern that does not compile: no group */
 }
 
@@ -478,6 +495,49 @@ build_groups(ack_patterns *pt)
 	for (int sc = 0; sc < ACK__SCOPE__COUNT && rc == ACK_OK; sc++)
 		rc = build_group(pt, ACK__PAT_REASON, sc);
 	return rc;
+}
+
+/* The list of the rules of each type and scope, so that a search for
+ * one type never walks the others. */
+static int
+build_lists(ack_patterns *pt)
+{
+	for (size_t i = 0; i < pt->n; i++) {
+		const ack__rule *r = &pt->rules[i];
+		rule_list *l;
+		size_t *v;
+
+		if (r->type < 0 || r->type >= TYPES_MAX || r->scope < 0 ||
+		    r->scope >= ACK__SCOPE__COUNT)
+			continue;
+		l = &pt->lists[r->type][r->scope];
+		if ((v = realloc(l->idx, (l->n + 1) * sizeof *v)) == NULL)
+			return ACK_ENOMEM;
+		l->idx = v;
+		l->idx[l->n++] = i;
+	}
+	return ACK_OK;
+}
+
+/* The rules of type and scope (none when out of range). */
+static const rule_list *
+rules_of(const ack_patterns *pt, int type, int scope)
+{
+	static const rule_list none = { NULL, 0 };
+
+	if (type < 0 || type >= TYPES_MAX || scope < 0 ||
+	    scope >= ACK__SCOPE__COUNT)
+		return &none;
+	return &pt->lists[type][scope];
+}
+
+const size_t *
+ack__patterns_of(const ack_patterns *pt, int type, int scope, size_t *n)
+{
+	const rule_list *l = rules_of(pt, type, scope);
+
+	*n = l->n;
+	return l->idx;
 }
 
 /* May rule i match in s[0..len)? */
@@ -578,6 +638,8 @@ ack_patterns_load(ack_patterns **out, const char *dir, char *err,
 	free(names);
 	if (rc == ACK_OK)
 		rc = build_groups(pt);
+	if (rc == ACK_OK)
+		rc = build_lists(pt);
 
 	if (rc == ACK_ENOMEM)
 		snprintf(err, errlen, "PatternDir %s: %s", dir, ack_strerror(rc));
@@ -603,9 +665,23 @@ ack__pat_md_free(void *md)
 	pcre2_match_data_free(md);
 }
 
+/* Run re on s[0..len) from start under the limits of ctx: straight into
+ * the JIT code when there is some (pcre2_jit_match honours the context's
+ * match limit; the depth and heap limits do not apply to JIT code in
+ * either call), else the interpreter. */
 static int
-match_code(const ack_patterns *pt, const pcre2_code *re, void *md,
-    const char *s, size_t len, size_t start, ack__match *m)
+run(const pcre2_code *re, bool jit, const char *s, size_t len, size_t start,
+    void *md, pcre2_match_context *ctx)
+{
+	if (jit)
+		return pcre2_jit_match(re, (PCRE2_SPTR)s, len, start, 0, md, ctx);
+	return pcre2_match(re, (PCRE2_SPTR)s, len, start, 0, md, ctx);
+}
+
+/* Match rule i on s[start..len). */
+static int
+match_code(const ack_patterns *pt, size_t i, void *md, const char *s,
+    size_t len, size_t start, ack__match *m)
 {
 	PCRE2_SIZE *ov;
 	int rc;
@@ -614,7 +690,7 @@ match_code(const ack_patterns *pt, const pcre2_code *re, void *md,
 		len = ACK__PAT_SUBJECT_MAX;
 	if (start > len || s == NULL)
 		return 0;
-	rc = pcre2_match(re, (PCRE2_SPTR)s, len, start, 0, md, pt->mctx);
+	rc = run(pt->rules[i].re, pt->jit[i], s, len, start, md, pt->mctx);
 	if (rc <= 0)
 		return 0; /* no match, a limit, or an error: all "no" */
 	ov = pcre2_get_ovector_pointer(md);
@@ -649,7 +725,7 @@ first_in_group(const ack_patterns *pt, const group *g, void *md,
 		const char *mark;
 		long k;
 
-		rc = pcre2_match(g->re, (PCRE2_SPTR)s, len, start, 0, md, pt->gctx);
+		rc = run(g->re, g->jit, s, len, start, md, pt->gctx);
 		if (rc == PCRE2_ERROR_NOMATCH)
 			break;
 		mark = (const char *)pcre2_get_mark(md);
@@ -670,12 +746,13 @@ first_one_by_one(const ack_patterns *pt, int type, int scope, void *md,
     ack__pat_filter *f, const char *s, size_t len, size_t start,
     ack__match *m)
 {
-	for (size_t i = 0; i < pt->n; i++) {
-		const ack__rule *r = &pt->rules[i];
+	const rule_list *l = rules_of(pt, type, scope);
 
-		if (r->type == type && r->scope == scope &&
-		    may_match(pt, i, f, s, len) &&
-		    match_code(pt, r->re, md, s, len, start, m))
+	for (size_t k = 0; k < l->n; k++) {
+		size_t i = l->idx[k];
+
+		if (may_match(pt, i, f, s, len) &&
+		    match_code(pt, i, md, s, len, start, m))
 			return i;
 	}
 	return pt->n;
@@ -714,7 +791,7 @@ first_rule(const ack_patterns *pt, int type, int scope, void *md,
 	if (k == -1)
 		return pt->n;
 	if (k >= 0 && (size_t)k < g->n &&
-	    match_code(pt, pt->rules[g->idx[k]].re, md, s, len, start, m))
+	    match_code(pt, g->idx[k], md, s, len, start, m))
 		return g->idx[k];
 	return first_one_by_one(pt, type, scope, md, f, s, len, start, m);
 }
@@ -729,6 +806,7 @@ ack__pat_match_any_f(const ack_patterns *pt, int type, int scope, void *md,
     ack__pat_filter *f, const char *s, size_t len, size_t start,
     ack__match *m, bool leftmost)
 {
+	const rule_list *l = rules_of(pt, type, scope);
 	size_t lim, i;
 	ack__match t;
 
@@ -739,12 +817,11 @@ ack__pat_match_any_f(const ack_patterns *pt, int type, int scope, void *md,
 	if (!leftmost)
 		return 1;
 	lim = t.start + LEFTMOST_MARGIN < len ? t.start + LEFTMOST_MARGIN : len;
-	for (i++; i < pt->n; i++) {
-		const ack__rule *r = &pt->rules[i];
+	for (size_t k = 0; k < l->n; k++) {
+		size_t j = l->idx[k];
 
-		if (r->type == type && r->scope == scope &&
-		    may_match(pt, i, f, s, lim) &&
-		    match_code(pt, r->re, md, s, lim, start, &t) &&
+		if (j > i && may_match(pt, j, f, s, lim) &&
+		    match_code(pt, j, md, s, lim, start, &t) &&
 		    t.start < m->start) {
 			*m = t;
 			/* later rules need only look before this match (plus a
@@ -804,5 +881,5 @@ int
 ack__pat_match(const ack_patterns *pt, const ack__rule *r, void *md,
     const char *s, size_t len, size_t start, ack__match *m)
 {
-	return match_code(pt, r->re, md, s, len, start, m);
+	return match_code(pt, (size_t)(r - pt->rules), md, s, len, start, m);
 }

@@ -208,19 +208,35 @@ ack__status_find(const char *s, size_t len, char *out, size_t outlen)
 	return false;
 }
 
+/* Is there a reply code at p (p + 3 <= e), set off from its neighbours? */
+static bool
+code_at(const char *s, const char *e, const char *p)
+{
+	char b = p > s ? p[-1] : '\n', a = p + 3 < e ? p[3] : '\n';
+
+	if (!is_digit(p[1]) || !is_digit(p[2]) || p[1] > '5')
+		return false;
+	return strchr("\n \t:(<#=\"'", b) != NULL && strchr("\n -\t:)", a) != NULL;
+}
+
 int
 ack__smtp_code_find(const char *s, size_t len)
 {
 	const char *e = s + len;
+	const char *n4 = memchr(s, '4', len), *n5 = memchr(s, '5', len);
 
-	for (const char *p = s; p + 3 <= e; p++) {
-		char b = p > s ? p[-1] : '\n', a = p + 3 < e ? p[3] : '\n';
+	/* a code starts with 4 or 5: only those bytes need a look, in order */
+	while (n4 != NULL || n5 != NULL) {
+		const char *p = n5 == NULL || (n4 != NULL && n4 < n5) ? n4 : n5;
 
-		if ((*p != '4' && *p != '5') || !is_digit(p[1]) || !is_digit(p[2]))
-			continue;
-		if (p[1] > '5' || !strchr("\n \t:(<#=\"'", b) || !strchr("\n -\t:)", a))
-			continue;
-		return (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
+		if (p + 3 > e)
+			break;
+		if (code_at(s, e, p))
+			return (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
+		if (p == n4)
+			n4 = memchr(p + 1, '4', (size_t)(e - p - 1));
+		else
+			n5 = memchr(p + 1, '5', (size_t)(e - p - 1));
 	}
 	return 0;
 }

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "ackmilter.h"
+#include "literal.h"
 #include "mime.h"
 #include "tap.h"
 
@@ -318,6 +319,68 @@ test_reasons(void)
 	ok(!ack__status_find("version 5.1.1.2", 15, st, sizeof st), "no status in a version");
 	is_int(ack__smtp_code_find("said: 550-5.1.1 no", 18), 550, "SMTP code");
 	is_int(ack__smtp_code_find("port 25 and 12345", 17), 0, "no SMTP code");
+	is_int(ack__smtp_code_find("5 4 x1550 (421) 550", 19), 421,
+	    "SMTP code: the first of 4xx and 5xx, set off");
+	is_int(ack__smtp_code_find("said 554", 8), 554, "SMTP code at the end");
+	is_int(ack__smtp_code_find("45", 2), 0, "no SMTP code in 2 bytes");
+}
+
+/* The rules of each type and scope, listed once each, in load order. */
+static void
+test_rule_lists(const ack_patterns *pt)
+{
+	size_t total = 0, wrong = 0;
+
+	for (int t = ACK__PAT_SIGNATURE; t <= ACK__PAT_AUTOREPLY; t++)
+		for (int sc = 0; sc < ACK__SCOPE__COUNT; sc++) {
+			size_t n;
+			const size_t *v = ack__patterns_of(pt, t, sc, &n);
+
+			for (size_t k = 0; k < n; k++) {
+				const ack__rule *r = ack__patterns_rule(pt, v[k]);
+
+				wrong += r->type != t || r->scope != sc ||
+				    (k > 0 && v[k] <= v[k - 1]);
+			}
+			total += n;
+		}
+	is_int(wrong, 0, "rule lists: type, scope and order");
+	is_int(total, ack__patterns_n(pt), "rule lists: every rule once");
+}
+
+/* JIT code (run by pcre2_jit_match) and the interpreter agree. */
+static void
+test_jit_same(const ack_patterns *pt, const char *dir)
+{
+	ack_patterns *nojit;
+	void *md = ack__pat_md_new();
+	char err[512];
+	size_t diff = 0;
+	ack__match a, b;
+
+	ack__patterns_jit(false);
+	if (md == NULL || ack_patterns_load(&nojit, dir, err, sizeof err) != ACK_OK) {
+		ok(0, "no-JIT patterns load");
+		ack__pat_md_free(md);
+		return;
+	}
+	ack__patterns_jit(true);
+	for (size_t i = 0; i < NELEM(cases); i++) {
+		const char *t = cases[i].msg;
+		size_t n = strlen(t);
+
+		for (size_t r = 0; r < ack__patterns_n(pt); r++) {
+			int x = ack__pat_match(pt, ack__patterns_rule(pt, r), md, t, n, 0, &a);
+			int y = ack__pat_match(nojit, ack__patterns_rule(nojit, r), md, t,
+			    n, 0, &b);
+
+			diff += x != y || (x && (a.start != b.start || a.end != b.end ||
+			    a.gstart != b.gstart || a.gend != b.gend));
+		}
+	}
+	is_int(diff, 0, "JIT and interpreter give the same matches");
+	ack_patterns_free(nojit);
+	ack__pat_md_free(md);
 }
 
 /* ----------------------------------------------------------- pathological */
@@ -430,6 +493,38 @@ test_redos_rule(ack_parser *p)
 
 /* ------------------------------------------------------- required literals */
 
+/* A filter set to text after text (past the wrap of its marks) sees
+ * only the current text's literals. */
+static void
+test_filter_reuse(const ack_patterns *pt, ack__pat_filter *f)
+{
+	const char *a = cases[0].msg, *b = "nothing to see here";
+	size_t la = strlen(a), lb = strlen(b), differ = 0, wrong = 0;
+	bool *first = calloc(ack__patterns_n(pt), sizeof *first);
+
+	if (first == NULL)
+		return;
+	ack__pat_filter_set(f, b, lb);
+	for (size_t r = 0; r < ack__patterns_n(pt); r++)
+		first[r] = ack__pat_may_match(pt, ack__patterns_rule(pt, r), f, b, lb);
+	for (int round = 0; round < 600; round++) {
+		ack__pat_filter_set(f, a, la);
+		ack__pat_filter_set(f, b, lb);
+		for (size_t r = 0; round % 97 == 0 && r < ack__patterns_n(pt); r++) {
+			const ack__rule *rule = ack__patterns_rule(pt, r);
+
+			wrong += ack__pat_may_match(pt, rule, f, b, lb) != first[r];
+		}
+	}
+	ack__pat_filter_set(f, a, la);
+	for (size_t r = 0; r < ack__patterns_n(pt); r++)
+		differ += ack__pat_may_match(pt, ack__patterns_rule(pt, r), f, a,
+		    la) != first[r];
+	is_int(wrong, 0, "filter: reused for 1200 texts, the same answers");
+	ok(differ > 0, "filter: another text, other answers (%zu)", differ);
+	free(first);
+}
+
 /* The filter never hides a match: every rule that matches a case's text
  * may match per the filter of that text; and it does hide rules. */
 static void
@@ -465,6 +560,7 @@ test_filter_cases(const ack_patterns *pt)
 	ok(hidden > runs / 2, "filter: %zu of %zu rule runs skipped", hidden, runs);
 	ok(ack__pat_may_match(pt, ack__patterns_rule(pt, 0), f, "x", 1),
 	    "filter: a subject outside its text is not filtered");
+	test_filter_reuse(pt, f);
 out:
 	ack__pat_md_free(md);
 	ack__pat_filter_free(f);
@@ -643,6 +739,9 @@ main(void)
 	test_redos_rule(p);
 	test_filter_cases(pt);
 	test_filter_literals();
+	test_rule_lists(pt);
+	if (!(pre && strstr(pre, "vgpreload")))
+		test_jit_same(pt, dir);
 	test_bad_files();
 	test_reasons();
 	ack_parser_free(p);
