@@ -3,9 +3,11 @@
 # in one process, single-threaded, files read into memory first, and print
 # messages per second and MB per second; then the same for Sisimai (Perl,
 # Sisimai->make on each in-memory message, delivered => 1) when
-# libsisimai-perl is installed, and the ratio.
+# libsisimai-perl is installed, and the ratio.  The two are interleaved
+# for ROUNDS rounds (default 3; the machine is noisy): each round's figures
+# are printed, then the medians and the median of the rounds' ratios.
 #
-# usage: t/bench-parse.sh [BUILDDIR [CORPUS]]
+# usage: t/bench-parse.sh [BUILDDIR [CORPUS [ROUNDS]]]
 #   BUILDDIR  where milter/ackctl was built (default: $ACK_BUILDDIR or .)
 #   CORPUS    the corpus directory (default: $ACK_CORPUS or ../shared/corpus
 #             beside the source tree); the files are those of expected.tsv
@@ -13,6 +15,7 @@ set -eu
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
 builddir=${1:-${ACK_BUILDDIR:-.}}
 corpus=${2:-${ACK_CORPUS:-$srcdir/../shared/corpus}}
+rounds=${3:-3}
 ackctl=$builddir/milter/ackctl
 [ -x "$ackctl" ] || { echo "bench-parse: no $ackctl (build first)" >&2; exit 2; }
 [ -f "$corpus/expected.tsv" ] || { echo "bench-parse: no corpus at $corpus" >&2; exit 2; }
@@ -22,16 +25,11 @@ trap 'rm -f "$list"' EXIT INT TERM
 (cd "$corpus" && grep -v '^#' expected.tsv | cut -f1 | sort -u) >"$list"
 
 cd "$corpus"
-echo "ackmilter (ackctl parse --bench, patterns from $srcdir/patterns):"
-ours=$(xargs -d '\n' -a "$list" "$ackctl" parse --bench --patterns "$srcdir/patterns")
-echo "  $ours"
-
-if ! perl -MSisimai -e 1 2>/dev/null; then
-	echo "Sisimai: not installed (apt-get install libsisimai-perl) - no comparison"
-	exit 0
-fi
-echo "Sisimai $(perl -MSisimai -e 'print Sisimai->version'):"
-theirs=$(perl -MSisimai -MTime::HiRes=time -e '
+ours() {
+	xargs -d '\n' -a "$list" "$ackctl" parse --bench --patterns "$srcdir/patterns"
+}
+theirs() {
+	perl -MSisimai -MTime::HiRes=time -e '
 	my (@d, $bytes);
 	while (my $f = <STDIN>) {
 		chomp $f;
@@ -49,10 +47,40 @@ theirs=$(perl -MSisimai -MTime::HiRes=time -e '
 	my $t = time - $t0;
 	printf "%d files, %.2f MB: %.0f msg/s, %.1f MB/s\n",
 	    scalar @d, $bytes / 1e6, $n / $t, $b / 1e6 / $t;
-' <"$list" 2>/dev/null)
-echo "  $theirs"
-o=$(echo "$ours" | sed -n 's/.*: \([0-9]*\) msg\/s.*/\1/p')
-s=$(echo "$theirs" | sed -n 's/.*: \([0-9]*\) msg\/s.*/\1/p')
-if [ -n "$o" ] && [ -n "$s" ] && [ "$s" -gt 0 ]; then
-	echo "ratio: $(awk -v o="$o" -v s="$s" 'BEGIN { printf "%.1f", o / s }') times Sisimai's messages per second (target 100)"
+' <"$list" 2>/dev/null
+}
+rate() {
+	sed -n 's/.*: \([0-9]*\) msg\/s.*/\1/p'
+}
+median() {
+	sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'
+}
+
+sisimai=yes
+perl -MSisimai -e 1 2>/dev/null || sisimai=
+echo "ackmilter: ackctl parse --bench, patterns from $srcdir/patterns"
+if [ -n "$sisimai" ]; then
+	echo "Sisimai $(perl -MSisimai -e 'print Sisimai->version'): Sisimai->make, delivered => 1"
+else
+	echo "Sisimai: not installed (apt-get install libsisimai-perl) - no comparison"
 fi
+res=$(mktemp)
+trap 'rm -f "$list" "$res"' EXIT INT TERM
+r=1
+while [ "$r" -le "$rounds" ]; do
+	o=$(ours)
+	echo "round $r: ackmilter $o"
+	if [ -n "$sisimai" ]; then
+		t=$(theirs)
+		echo "round $r: Sisimai   $t"
+		echo "$(echo "$o" | rate) $(echo "$t" | rate)" >>"$res"
+	else
+		echo "$(echo "$o" | rate) 0" >>"$res"
+	fi
+	r=$((r + 1))
+done
+echo "median: ackmilter $(cut -d' ' -f1 "$res" | median) msg/s"
+[ -n "$sisimai" ] || exit 0
+echo "median: Sisimai $(cut -d' ' -f2 "$res" | median) msg/s"
+ratio=$(awk '$2 > 0 { printf "%.1f\n", $1 / $2 }' "$res" | median)
+echo "ratio: $ratio times Sisimai's messages per second (median of the rounds; target 100)"
