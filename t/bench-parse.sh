@@ -16,6 +16,7 @@ srcdir=$(cd "$(dirname "$0")/.." && pwd)
 builddir=${1:-${ACK_BUILDDIR:-.}}
 corpus=${2:-${ACK_CORPUS:-$srcdir/../shared/corpus}}
 rounds=${3:-3}
+[ -d "$builddir" ] && builddir=$(cd "$builddir" && pwd) # we cd to the corpus
 ackctl=$builddir/milter/ackctl
 [ -x "$ackctl" ] || { echo "bench-parse: no $ackctl (build first)" >&2; exit 2; }
 [ -f "$corpus/expected.tsv" ] || { echo "bench-parse: no corpus at $corpus" >&2; exit 2; }
