@@ -126,6 +126,15 @@ purge_message(ack_store *s, MDB_txn *txn, struct purge_arg *a,
 	return ACK_OK;
 }
 
+/* A transaction of a phase starts: its counts from zero. */
+static void
+batch_begin(struct purge_arg *a)
+{
+	memset(&a->batch, 0, sizeof a->batch);
+	a->batch_seen = 0;
+	a->have_last = false; /* purgeable()'s cache is per transaction */
+}
+
 /* Position c at the first key after a->resume (or the first key). */
 static int
 scan_start(MDB_cursor *c, struct purge_arg *a, MDB_val *k, MDB_val *v)
@@ -185,8 +194,7 @@ purge_msgs_txn(ack_store *s, MDB_txn *txn, void *arg)
 	ack_buf tokens;
 	int rc;
 
-	memset(&a->batch, 0, sizeof a->batch);
-	a->batch_seen = 0;
+	batch_begin(a);
 	ack_buf_init(&tokens, 0);
 	rc = collect_msgs(s, txn, a, &tokens);
 	for (size_t i = 0; rc == ACK_OK && i < tokens.len; i += ACK_TOKEN_LEN) {
@@ -265,9 +273,7 @@ purge_events_txn(ack_store *s, MDB_txn *txn, void *arg)
 	ack_buf keys;
 	int rc;
 
-	memset(&a->batch, 0, sizeof a->batch);
-	a->batch_seen = 0;
-	a->have_last = false;
+	batch_begin(a);
 	ack_buf_init(&keys, 0);
 	rc = collect_events(s, txn, a, &keys);
 	for (size_t i = 0; rc == ACK_OK && i < keys.len; i += 8 + ACK_TOKEN_LEN) {
@@ -321,8 +327,7 @@ purge_seen_txn(ack_store *s, MDB_txn *txn, void *arg)
 	ack_buf keys;
 	int rc;
 
-	memset(&a->batch, 0, sizeof a->batch);
-	a->batch_seen = 0;
+	batch_begin(a);
 	ack_buf_init(&keys, 0);
 	rc = collect_seen(s, txn, a, &keys);
 	for (size_t i = 0; rc == ACK_OK && i < keys.len; i += SEEN_KEY_LEN) {
