@@ -477,6 +477,18 @@ serve(const char *path)
 	return rc;
 }
 
+/* Detached: the waiting parent exits 0 now; stdio goes quiet. */
+static void
+tell_parent_ok(void)
+{
+	if (verdict_fd < 0)
+		return;
+	(void)!write(verdict_fd, "ok", 2);
+	close(verdict_fd);
+	verdict_fd = -1;
+	quiet_stdio();
+}
+
 int
 main(int argc, char **argv)
 {
@@ -527,12 +539,7 @@ main(int argc, char **argv)
 	log_info(NULL, "ackmilter %s starting: socket %s, database %s, %u key(s), "
 	    "%zu pattern(s)", PACKAGE_VERSION, cfg->socket, cfg->database,
 	    ack_keys_count(s->keys), ack_patterns_count(s->patterns));
-	if (verdict_fd >= 0) {
-		(void)!write(verdict_fd, "ok", 2);
-		close(verdict_fd);
-		verdict_fd = -1;
-		quiet_stdio();
-	}
+	tell_parent_ok();
 	rc = serve(path);
 	log_info(NULL, "ackmilter stopping"); /* cfg is gone after a reload */
 	if (pidfile != NULL)
