@@ -126,6 +126,31 @@ is_outgoing(SMFICTX *ctx, struct conn *c, struct msg *m, const char *sender)
 	    (c->have_addr && ack_config_internal(c->snap->cfg, &c->addr));
 }
 
+/* Replace the connection's message (m counted by may_start); ackd.busy
+ * counts the live ones: a stopping daemon waits for them before it closes
+ * the store. */
+static void
+set_msg(struct conn *c, struct msg *m)
+{
+	if (c->msg != NULL) {
+		msg_free(c->msg);
+		atomic_fetch_sub(&ackd.busy, 1);
+	}
+	c->msg = m;
+}
+
+/* A message may start unless the daemon is stopping (counted first, then
+ * checked: the stopping side sets the flag, then waits for busy 0). */
+static bool
+may_start(void)
+{
+	atomic_fetch_add(&ackd.busy, 1);
+	if (!atomic_load(&ackd.stopping))
+		return true;
+	atomic_fetch_sub(&ackd.busy, 1);
+	return false;
+}
+
 static sfsistat
 cb_envfrom(SMFICTX *ctx, char **argv)
 {
@@ -134,10 +159,12 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 	const char *ret;
 	char *sender;
 
-	msg_free(c->msg);
-	c->msg = m = calloc(1, sizeof *m);
-	if (m == NULL)
+	set_msg(c, NULL);
+	if ((m = calloc(1, sizeof *m)) == NULL || !may_start()) {
+		free(m);
 		return next(c, SMFIP_NR_MAIL); /* no context: eom passes it on */
+	}
+	set_msg(c, m);
 	if (c->snap == NULL)
 		c->snap = snap_get();
 	m->snap = c->snap;
@@ -278,8 +305,7 @@ cb_data(SMFICTX *ctx)
 static void
 drop_msg(struct conn *c)
 {
-	msg_free(c->msg);
-	c->msg = NULL;
+	set_msg(c, NULL);
 }
 
 /*

@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libmilter/mfapi.h>
@@ -33,6 +34,8 @@
 
 struct ackd ackd;
 static pthread_mutex_t snap_mutex = PTHREAD_MUTEX_INITIALIZER;
+
+#define STOP_WAIT 10 /* seconds a stop waits for messages in progress */
 
 static int verdict_fd = -1; /* pipe to the waiting parent, when detached */
 static int signal_pipe[2] = { -1, -1 };
@@ -408,6 +411,13 @@ on_signal(int sig)
 	errno = saved;
 }
 
+/* SIGUSR1 only interrupts: see stop_milter(). */
+static void
+on_wake(int sig)
+{
+	(void)sig;
+}
+
 static void *
 milter_thread(void *arg)
 {
@@ -435,6 +445,45 @@ catch_signals(void)
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_wake;
+	sigaction(SIGUSR1, &sa, NULL); /* no SA_RESTART: poll() returns EINTR */
+}
+
+static void *
+stopper(void *arg)
+{
+	(void)arg;
+	smfi_stop();
+	return NULL;
+}
+
+/*
+ * Stop libmilter and wait for its thread.  Its listener holds a lock
+ * while it polls the socket (up to 5 s) and smfi_stop() waits for that
+ * lock after raising the stop flag; so smfi_stop() runs in a thread of its
+ * own while SIGUSR1 to the listener interrupts the poll, and the listener
+ * sees the flag at once.  Resent until the thread ends, in case a signal
+ * arrived just before a poll.
+ */
+static void
+stop_milter(pthread_t tid)
+{
+	struct timespec tick = { 0, 20 * 1000 * 1000 };
+	pthread_t st;
+	bool have_st = pthread_create(&st, NULL, stopper, NULL) == 0;
+
+	if (!have_st)
+		smfi_stop(); /* the slow way: the listener's next timeout */
+	for (int i = 0; i < 500; i++) {
+		if (pthread_tryjoin_np(tid, NULL) == 0)
+			break;
+		pthread_kill(tid, SIGUSR1);
+		nanosleep(&tick, NULL);
+		if (i == 499)
+			pthread_join(tid, NULL);
+	}
+	if (have_st)
+		pthread_join(st, NULL);
 }
 
 /*
@@ -463,18 +512,46 @@ serve(const char *path)
 		if (read(signal_pipe[0], &b, 1) != 1) {
 			if (errno == EINTR)
 				continue;
+			b = SIGTERM; /* cannot hear signals any more: stop */
 			break;
 		}
 		if (b == SIGHUP) {
 			reload(path);
 			continue;
 		}
-		if (b != 0)
-			smfi_stop();
 		break;
 	}
-	pthread_join(tid, NULL);
+	if (b != 0)
+		stop_milter(tid); /* SIGTERM or SIGINT */
+	else
+		pthread_join(tid, NULL); /* smfi_main returned by itself */
 	return rc;
+}
+
+/*
+ * The listener is closed, but connections the MTA opened before may be in
+ * the middle of a message.  Wait for them (up to STOP_WAIT seconds) before
+ * the store is closed.  False when some are still running: then the
+ * process exits with the store open (LMDB needs no close to stay
+ * consistent; their uncommitted work is lost and the MTA applies its
+ * default action to them).
+ */
+static bool
+wait_idle(void)
+{
+	struct timespec tick = { 0, 20 * 1000 * 1000 };
+	unsigned n;
+
+	atomic_store(&ackd.stopping, true); /* messages starting now pass */
+	if ((n = atomic_load(&ackd.busy)) == 0)
+		return true;
+	log_info(NULL, "waiting for %u message(s) in progress", n);
+	for (int i = 0; i < STOP_WAIT * 50 && (n = atomic_load(&ackd.busy)) > 0; i++)
+		nanosleep(&tick, NULL);
+	if (n > 0)
+		log_warn(NULL, "%u message(s) still in progress after %d s: "
+		    "exiting without them", n, STOP_WAIT);
+	return n == 0;
 }
 
 /* Detached: the waiting parent exits 0 now; stdio goes quiet. */
@@ -545,6 +622,10 @@ main(int argc, char **argv)
 	if (pidfile != NULL)
 		unlink(pidfile);
 	free(pidfile);
+	if (!wait_idle()) {
+		log_close();
+		return rc == MI_SUCCESS ? 0 : 1; /* the store stays open: see wait_idle */
+	}
 	ack_store_close(ackd.store);
 	snap_put(ackd.snap);
 	log_close();

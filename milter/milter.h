@@ -5,8 +5,9 @@
 #ifndef ACK_MILTER_H
 #define ACK_MILTER_H
 
-#include <stdbool.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
 
@@ -33,6 +34,8 @@ struct snap {
 struct ackd {
 	struct snap *snap; /* the current snapshot; see snap_get() */
 	ack_store *store;  /* one handle for all threads (thread-safe) */
+	atomic_uint busy;  /* messages between MAIL and their end */
+	atomic_bool stopping; /* set before the store closes: new messages pass */
 };
 extern struct ackd ackd;
 
