@@ -31,6 +31,7 @@ struct purge_arg {
 	unsigned char next[KEY_MAX];
 	bool done, batch_done;
 	uint64_t seen, batch_seen, total;
+	uint64_t last_seq;       /* the event log's last number (kept) */
 	char last_token[ACK_TOKEN_LEN];
 	bool last_purged, have_last;
 };
@@ -151,40 +152,61 @@ scan_start(MDB_cursor *c, struct purge_arg *a, MDB_val *k, MDB_val *v)
 	return rc;
 }
 
-/* Collect up to PURGE_BATCH message tokens to purge, from one scan. */
+/*
+ * One scan of dbi from where the last one stopped: every key of keylen
+ * bytes goes to take(), which appends what is to be deleted to out and
+ * says 1 (taken), 0 (kept) or a negative ACK_E* code.  It stops after
+ * PURGE_BATCH taken or PURGE_SCAN looked at; batch_done at the end.
+ */
+typedef int take_fn(ack_store *s, MDB_txn *txn, struct purge_arg *a,
+    const MDB_val *k, const MDB_val *v, ack_buf *out);
+
 static int
-collect_msgs(ack_store *s, MDB_txn *txn, struct purge_arg *a, ack_buf *tokens)
+collect(ack_store *s, MDB_txn *txn, struct purge_arg *a, MDB_dbi dbi,
+    size_t keylen, take_fn *take, ack_buf *out)
 {
 	MDB_cursor *c;
 	MDB_val k, v;
 	size_t n = 0;
-	int rc;
+	int rc, t;
 
-	if ((rc = mdb_cursor_open(txn, s->msg, &c)) != 0)
+	if ((rc = mdb_cursor_open(txn, dbi, &c)) != 0)
 		return ack__mdb_fail(s, "mdb_cursor_open", rc);
 	rc = scan_start(c, a, &k, &v);
 	for (; rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		ack_msg m = { .submitted = 0 };
-
-		if (k.mv_size != ACK_TOKEN_LEN || n >= PURGE_BATCH ||
+		if (k.mv_size != keylen || n >= PURGE_BATCH ||
 		    a->batch_seen >= PURGE_SCAN)
 			break;
 		a->batch_seen++;
-		memcpy(a->next, k.mv_data, ACK_TOKEN_LEN);
-		a->next_len = ACK_TOKEN_LEN;
-		if (ack__rec_decode_msg(v.mv_data, v.mv_size, &m) != ACK_OK)
-			continue; /* leave what cannot be read */
-		if (m.submitted < a->before) {
-			rc = ack_buf_add(tokens, k.mv_data, ACK_TOKEN_LEN);
-			n++;
-		}
-		ack__msg_clear(&m);
-		if (rc != ACK_OK)
+		memcpy(a->next, k.mv_data, keylen);
+		a->next_len = keylen;
+		if ((t = take(s, txn, a, &k, &v, out)) < 0) {
+			rc = t;
 			break;
+		}
+		n += (size_t)t;
 	}
 	mdb_cursor_close(c);
 	a->batch_done = rc == MDB_NOTFOUND;
-	return ack__cursor_end(s, rc);
+	return ack__cursor_end(s, rc); /* passes our ACK_E* codes through */
+}
+
+/* A message submitted before the cutoff: its token. */
+static int
+take_msg(ack_store *s, MDB_txn *txn, struct purge_arg *a, const MDB_val *k,
+    const MDB_val *v, ack_buf *out)
+{
+	ack_msg m = { .submitted = 0 };
+	int rc = 0;
+
+	(void)s;
+	(void)txn;
+	if (ack__rec_decode_msg(v->mv_data, v->mv_size, &m) != ACK_OK)
+		return 0; /* leave what cannot be read */
+	if (m.submitted < a->before)
+		rc = ack_buf_add(out, k->mv_data, ACK_TOKEN_LEN) == ACK_OK ? 1 : ACK_ENOMEM;
+	ack__msg_clear(&m);
+	return rc;
 }
 
 static int
@@ -196,7 +218,7 @@ purge_msgs_txn(ack_store *s, MDB_txn *txn, void *arg)
 
 	batch_begin(a);
 	ack_buf_init(&tokens, 0);
-	rc = collect_msgs(s, txn, a, &tokens);
+	rc = collect(s, txn, a, s->msg, ACK_TOKEN_LEN, take_msg, &tokens);
 	for (size_t i = 0; rc == ACK_OK && i < tokens.len; i += ACK_TOKEN_LEN) {
 		char token[ACK_TOKEN_LEN + 1];
 		MDB_val k = { ACK_TOKEN_LEN, tokens.data + i }, v;
@@ -214,44 +236,24 @@ purge_msgs_txn(ack_store *s, MDB_txn *txn, void *arg)
 	return rc;
 }
 
-/* Collect up to PURGE_BATCH events to delete: each its key (8 bytes) and
- * its token (ACK_TOKEN_LEN bytes), for the token index. */
+/* An event of a purged (or purgeable) message: its key (8 bytes) and its
+ * token, for the token index.  The last event stays: new events number on
+ * from it. */
 static int
-collect_events(ack_store *s, MDB_txn *txn, struct purge_arg *a, ack_buf *keys)
+take_event(ack_store *s, MDB_txn *txn, struct purge_arg *a, const MDB_val *k,
+    const MDB_val *v, ack_buf *out)
 {
-	MDB_cursor *c;
-	MDB_val k, v;
-	uint64_t last;
-	size_t n = 0;
-	int rc;
+	const unsigned char *tok;
 
-	if ((rc = ack__last_seq(s, txn, &last)) != ACK_OK)
-		return rc;
-	if ((rc = mdb_cursor_open(txn, s->event, &c)) != 0)
-		return ack__mdb_fail(s, "mdb_cursor_open", rc);
-	rc = scan_start(c, a, &k, &v);
-	for (; rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		const unsigned char *tok;
-
-		if (k.mv_size != 8 || n >= PURGE_BATCH || a->batch_seen >= PURGE_SCAN)
-			break;
-		a->batch_seen++;
-		memcpy(a->next, k.mv_data, 8);
-		a->next_len = 8;
-		/* The last event stays: new events number on from it. */
-		if (be64_get(k.mv_data) == last)
-			continue;
-		tok = ack__event_token_at(&v);
-		if (tok == NULL || !purgeable(s, txn, a, tok))
-			continue;
-		if ((rc = ack_buf_add(keys, k.mv_data, 8)) != ACK_OK ||
-		    (rc = ack_buf_add(keys, tok, ACK_TOKEN_LEN)) != ACK_OK)
-			break;
-		n++;
-	}
-	mdb_cursor_close(c);
-	a->batch_done = rc == MDB_NOTFOUND;
-	return ack__cursor_end(s, rc);
+	if (be64_get(k->mv_data) == a->last_seq)
+		return 0;
+	tok = ack__event_token_at(v);
+	if (tok == NULL || !purgeable(s, txn, a, tok))
+		return 0;
+	if (ack_buf_add(out, k->mv_data, 8) != ACK_OK ||
+	    ack_buf_add(out, tok, ACK_TOKEN_LEN) != ACK_OK)
+		return ACK_ENOMEM;
+	return 1;
 }
 
 /* Delete an event (key p, 8 bytes, then its token) and its index entry. */
@@ -275,7 +277,9 @@ purge_events_txn(ack_store *s, MDB_txn *txn, void *arg)
 
 	batch_begin(a);
 	ack_buf_init(&keys, 0);
-	rc = collect_events(s, txn, a, &keys);
+	rc = ack__last_seq(s, txn, &a->last_seq);
+	if (rc == ACK_OK)
+		rc = collect(s, txn, a, s->event, 8, take_event, &keys);
 	for (size_t i = 0; rc == ACK_OK && i < keys.len; i += 8 + ACK_TOKEN_LEN) {
 		int mrc = a->dry ? 0 : purge_event(s, txn, keys.data + i);
 
@@ -288,36 +292,17 @@ purge_events_txn(ack_store *s, MDB_txn *txn, void *arg)
 	return rc;
 }
 
-/* Collect up to PURGE_BATCH report digests applied before the cutoff (the
- * value is the time, 8 bytes; an empty value, from before it was kept,
- * stays). */
+/* A report digest applied before the cutoff (the value is the time, 8
+ * bytes; an empty value, from before it was kept, stays). */
 static int
-collect_seen(ack_store *s, MDB_txn *txn, struct purge_arg *a, ack_buf *keys)
+take_seen(ack_store *s, MDB_txn *txn, struct purge_arg *a, const MDB_val *k,
+    const MDB_val *v, ack_buf *out)
 {
-	MDB_cursor *c;
-	MDB_val k, v;
-	size_t n = 0;
-	int rc;
-
-	if ((rc = mdb_cursor_open(txn, s->seen, &c)) != 0)
-		return ack__mdb_fail(s, "mdb_cursor_open", rc);
-	rc = scan_start(c, a, &k, &v);
-	for (; rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		if (k.mv_size != SEEN_KEY_LEN || n >= PURGE_BATCH ||
-		    a->batch_seen >= PURGE_SCAN)
-			break;
-		a->batch_seen++;
-		memcpy(a->next, k.mv_data, SEEN_KEY_LEN);
-		a->next_len = SEEN_KEY_LEN;
-		if (v.mv_size != 8 || (int64_t)be64_get(v.mv_data) >= a->before)
-			continue;
-		if ((rc = ack_buf_add(keys, k.mv_data, SEEN_KEY_LEN)) != ACK_OK)
-			break;
-		n++;
-	}
-	mdb_cursor_close(c);
-	a->batch_done = rc == MDB_NOTFOUND;
-	return ack__cursor_end(s, rc);
+	(void)s;
+	(void)txn;
+	if (v->mv_size != 8 || (int64_t)be64_get(v->mv_data) >= a->before)
+		return 0;
+	return ack_buf_add(out, k->mv_data, SEEN_KEY_LEN) == ACK_OK ? 1 : ACK_ENOMEM;
 }
 
 static int
@@ -329,7 +314,7 @@ purge_seen_txn(ack_store *s, MDB_txn *txn, void *arg)
 
 	batch_begin(a);
 	ack_buf_init(&keys, 0);
-	rc = collect_seen(s, txn, a, &keys);
+	rc = collect(s, txn, a, s->seen, SEEN_KEY_LEN, take_seen, &keys);
 	for (size_t i = 0; rc == ACK_OK && i < keys.len; i += SEEN_KEY_LEN) {
 		MDB_val k = { SEEN_KEY_LEN, keys.data + i };
 		int mrc = a->dry ? 0 : mdb_del(txn, s->seen, &k, NULL);

@@ -471,17 +471,16 @@ stop_milter(pthread_t tid)
 	struct timespec tick = { 0, 20 * 1000 * 1000 };
 	pthread_t st;
 	bool have_st = pthread_create(&st, NULL, stopper, NULL) == 0;
+	int i;
 
 	if (!have_st)
 		smfi_stop(); /* the slow way: the listener's next timeout */
-	for (int i = 0; i < 500; i++) {
-		if (pthread_tryjoin_np(tid, NULL) == 0)
-			break;
+	for (i = 0; i < 500 && pthread_tryjoin_np(tid, NULL) != 0; i++) {
 		pthread_kill(tid, SIGUSR1);
 		nanosleep(&tick, NULL);
-		if (i == 499)
-			pthread_join(tid, NULL);
 	}
+	if (i == 500)
+		pthread_join(tid, NULL); /* 10 s: stop interrupting, just wait */
 	if (have_st)
 		pthread_join(st, NULL);
 }
