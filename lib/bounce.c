@@ -669,8 +669,13 @@ classify_rcpt(scan *s, ack_report_rcpt *r)
 
 	if (r->reason != NULL || r->status == NULL || r->status[0] == '2')
 		return ACK_OK;
-	if (s->pt && r->diagnostic && ack__status_vague(r->status))
-		reason = reason_in(s, r->diagnostic, strlen(r->diagnostic));
+	if (s->pt && r->diagnostic && ack__status_vague(r->status)) {
+		size_t n = strlen(r->diagnostic);
+
+		/* the filter of the diagnostic spares the rules it cannot hold */
+		s->filt = ack__parser_filter(s->p, r->diagnostic, n);
+		reason = reason_in(s, r->diagnostic, n);
+	}
 	if (reason == NULL)
 		reason = ack_status_reason(r->status);
 	r->hard = ack_reason_hard(reason, r->status);
@@ -690,6 +695,7 @@ ack__bounce_classify(ack_parser *p)
 	    b->r.nrcpt == 0)
 		return ACK_OK;
 	memset(&s, 0, sizeof s);
+	s.p = p;
 	s.pt = ack__parser_patterns(p);
 	if (s.pt && (s.md = ack__parser_md(p)) == NULL)
 		return ACK_ENOMEM;
