@@ -236,10 +236,18 @@ ack__bounce_candidate(const ack_parser *p)
 
 /* ----------------------------------------------------------- recipients */
 
+/* Printable ASCII but the specials that end an address: a switch, as
+ * this runs on every byte of every candidate. */
 static bool
 addr_char(char c)
 {
-	return c > ' ' && c < 127 && !strchr("<>()[],;:\"'\\", c);
+	switch (c) {
+	case '<': case '>': case '(': case ')': case '[': case ']':
+	case ',': case ';': case ':': case '"': case '\'': case '\\':
+		return false;
+	default:
+		return c > ' ' && c < 127;
+	}
 }
 
 /* Clean an address candidate into out: trim, one '@', a dot in the domain. */
