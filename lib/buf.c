@@ -66,6 +66,12 @@ reserve(ack_buf *b, size_t n)
 }
 
 int
+ack__buf_reserve(ack_buf *b, size_t n)
+{
+	return reserve(b, n);
+}
+
+int
 ack_buf_add(ack_buf *b, const void *p, size_t n)
 {
 	int rc;
@@ -170,8 +176,15 @@ int
 ack__strncasecmp(const char *a, const char *b, size_t n)
 {
 	for (; n > 0; a++, b++, n--) {
-		int d = ack__lower((unsigned char)*a) - ack__lower((unsigned char)*b);
-		if (d != 0 || *a == '\0')
+		int d;
+
+		if (*a == *b) { /* the common case: same byte, no folding */
+			if (*a == '\0')
+				return 0;
+			continue;
+		}
+		d = ack__lower((unsigned char)*a) - ack__lower((unsigned char)*b);
+		if (d != 0)
 			return d;
 	}
 	return 0;

@@ -38,30 +38,34 @@ enum field_id {
 #define K_MDN (1u << ACK_KIND_MDN)
 #define K_ARF (1u << ACK_KIND_ARF)
 
+/* A field definition; the name is a string literal. */
+#define FD(name, id, kinds) { name, sizeof(name) - 1, id, kinds }
+
 static const struct field_def {
 	const char *name;
+	size_t len; /* of name: compared first */
 	int id;
 	unsigned kinds;
 } field_defs[] = {
-	{ "Reporting-MTA", F_REPORTING_MTA, K_DSN | K_MDN | K_ARF },
-	{ "Original-Envelope-Id", F_ENVID, K_DSN | K_ARF },
-	{ "Arrival-Date", F_ARRIVAL, K_DSN | K_ARF },
-	{ "Final-Recipient", F_FINAL, K_DSN | K_MDN },
-	{ "Original-Recipient", F_ORIGINAL, K_DSN | K_MDN },
-	{ "Action", F_ACTION, K_DSN },
-	{ "Status", F_STATUS, K_DSN },
-	{ "Diagnostic-Code", F_DIAG, K_DSN },
-	{ "Remote-MTA", F_REMOTE, K_DSN },
-	{ "Last-Attempt-Date", F_LAST, K_DSN },
-	{ "Will-Retry-Until", F_RETRY, K_DSN },
-	{ "Original-Message-ID", F_OMID, K_MDN },
-	{ "Disposition", F_DISPOSITION, K_MDN },
-	{ "Reporting-UA", F_REPORTING_UA, K_MDN },
-	{ "Feedback-Type", F_FEEDBACK, K_ARF },
-	{ "Original-Rcpt-To", F_ORCPT_TO, K_ARF },
-	{ "Error", F_ERROR, K_MDN },
-	{ "Failure", F_ERROR, K_MDN },
-	{ "Warning", F_ERROR, K_MDN },
+	FD("Reporting-MTA", F_REPORTING_MTA, K_DSN | K_MDN | K_ARF),
+	FD("Original-Envelope-Id", F_ENVID, K_DSN | K_ARF),
+	FD("Arrival-Date", F_ARRIVAL, K_DSN | K_ARF),
+	FD("Final-Recipient", F_FINAL, K_DSN | K_MDN),
+	FD("Original-Recipient", F_ORIGINAL, K_DSN | K_MDN),
+	FD("Action", F_ACTION, K_DSN),
+	FD("Status", F_STATUS, K_DSN),
+	FD("Diagnostic-Code", F_DIAG, K_DSN),
+	FD("Remote-MTA", F_REMOTE, K_DSN),
+	FD("Last-Attempt-Date", F_LAST, K_DSN),
+	FD("Will-Retry-Until", F_RETRY, K_DSN),
+	FD("Original-Message-ID", F_OMID, K_MDN),
+	FD("Disposition", F_DISPOSITION, K_MDN),
+	FD("Reporting-UA", F_REPORTING_UA, K_MDN),
+	FD("Feedback-Type", F_FEEDBACK, K_ARF),
+	FD("Original-Rcpt-To", F_ORCPT_TO, K_ARF),
+	FD("Error", F_ERROR, K_MDN),
+	FD("Failure", F_ERROR, K_MDN),
+	FD("Warning", F_ERROR, K_MDN),
 };
 
 static const char *const dsn_start[] = {
@@ -379,12 +383,13 @@ set_msg_field(ack__report_build *b, int id, const char *v)
 	return *slot ? ACK_OK : ACK_ENOMEM;
 }
 
+/* The definition of field name (nl bytes) for reports of kind. */
 static const struct field_def *
-find_def(const char *name, int kind)
+find_def(const char *name, size_t nl, int kind)
 {
 	for (size_t i = 0; i < ACK_ARRAY_LEN(field_defs); i++)
-		if ((field_defs[i].kinds & (1u << kind)) &&
-		    (field_defs[i].name[0] | 0x20) == (name[0] | 0x20) &&
+		if (field_defs[i].len == nl &&
+		    (field_defs[i].kinds & (1u << kind)) &&
 		    ack__same_name(name, field_defs[i].name))
 			return &field_defs[i];
 	return NULL;
@@ -396,10 +401,10 @@ typedef struct field_ctx {
 } field_ctx;
 
 static int
-on_field(const char *name, const char *value, void *arg)
+on_field(const char *name, size_t nl, const char *value, void *arg)
 {
 	field_ctx *c = arg;
-	const struct field_def *d = find_def(name, c->kind);
+	const struct field_def *d = find_def(name, nl, c->kind);
 	ack_report_rcpt probe;
 
 	if (d == NULL)

@@ -17,6 +17,10 @@ char *ack__strdup(const char *s);
 char *ack__strndup(const char *s, size_t n);
 /* snprintf into err (may be NULL); never overflows, always terminates. */
 void ack__seterr(char *err, size_t errlen, const char *fmt, ...) ACK_PRINTF(3, 4);
+/* Make room in b for n more bytes and a NUL, n within b's cap (else
+ * ACK_ETOOBIG, and b is marked truncated): the caller writes up to n
+ * bytes at b->data + b->len, then sets len and the NUL itself. */
+int ack__buf_reserve(ack_buf *b, size_t n);
 /* ASCII case-insensitive compare of n bytes / of strings. */
 int ack__strncasecmp(const char *a, const char *b, size_t n);
 int ack__strcasecmp(const char *a, const char *b);

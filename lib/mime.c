@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,7 +61,8 @@ fval_add(fval *v, const char *s, size_t n)
 
 /* Trim the value kept in v, pass the field on. */
 static int
-emit_field(const char *name, fval *v, ack__mime_field_cb cb, void *arg)
+emit_field(const char *name, size_t nl, fval *v, ack__mime_field_cb cb,
+    void *arg)
 {
 	size_t a = 0, n = v->len;
 	char *z;
@@ -74,7 +76,33 @@ emit_field(const char *name, fval *v, ack__mime_field_cb cb, void *arg)
 	for (z = memchr(v->d + a, '\0', n - a); z != NULL;
 	    z = memchr(z + 1, '\0', (size_t)(v->d + n - z - 1)))
 		*z = ' ';
-	return cb(name, v->d + a, arg);
+	return cb(name, nl, v->d + a, arg);
+}
+
+/* The first letters of the names of only[], folded as wanted() folds
+ * them, as a set: a line whose first byte is not in it starts no wanted
+ * field, which is told without reading its name. */
+typedef struct first_set {
+	uint32_t bits[8];
+} first_set;
+
+static void
+first_set_make(first_set *f, const char *const *only)
+{
+	memset(f, 0, sizeof *f);
+	for (; *only; only++) {
+		unsigned char c = (unsigned char)((*only)[0] | 0x20);
+
+		f->bits[c >> 5] |= 1u << (c & 31);
+	}
+}
+
+static bool
+first_set_has(const first_set *f, char c)
+{
+	unsigned char u = (unsigned char)(c | 0x20);
+
+	return (f->bits[u >> 5] >> (u & 31)) & 1u;
 }
 
 /* Is name one of only[] (NULL-terminated; NULL: every name is)? */
@@ -89,17 +117,20 @@ wanted(const char *name, const char *const *only)
 	return false;
 }
 
-/* Begin a field at line[0..n): name into name[], value start into v;
- * false for a line that starts none, or a field not wanted. */
+/* Begin a field at line[0..n): name into name[] (its length into *nlp),
+ * value start into v; false for a line that starts none, or a field not
+ * wanted (per first, when not NULL, and only). */
 static bool
-start_field(const char *line, size_t n, char *name, fval *v,
-    const char *const *only)
+start_field(const char *line, size_t n, char *name, size_t *nlp, fval *v,
+    const char *const *only, const first_set *first)
 {
-	const char *colon = memchr(line, ':', n);
+	const char *colon;
 	size_t nl;
 
 	v->len = 0;
-	if (colon == NULL)
+	if (first != NULL && !first_set_has(first, line[0]))
+		return false;
+	if ((colon = memchr(line, ':', n)) == NULL)
 		return false;
 	nl = (size_t)(colon - line);
 	while (nl > 0 && is_wsp(line[nl - 1]))
@@ -110,6 +141,7 @@ start_field(const char *line, size_t n, char *name, fval *v,
 	name[nl] = '\0';
 	if (!wanted(name, only))
 		return false;
+	*nlp = strlen(name); /* a NUL in it ends it */
 	fval_add(v, colon + 1, n - (size_t)(colon - line) - 1);
 	return true;
 }
@@ -140,18 +172,21 @@ ack__mime_headers_only(const char *s, size_t len, const char *const *only,
     ack__mime_field_cb cb, void *arg, int *rc)
 {
 	char name[NAME_MAX_LEN];
+	first_set first;
 	fval v;
-	size_t pos = 0;
+	size_t pos = 0, nl = 0;
 	bool open = false;
 
+	if (only != NULL)
+		first_set_make(&first, only);
 	*rc = ACK_OK;
 	v.len = 0;
 	while (pos < len && *rc == ACK_OK) {
 		const char *line = s + pos;
-		const char *nl = memchr(line, '\n', len - pos);
-		size_t n = nl ? (size_t)(nl - line) : len - pos;
+		const char *lf = memchr(line, '\n', len - pos);
+		size_t n = lf ? (size_t)(lf - line) : len - pos;
 
-		pos += n + (nl ? 1 : 0);
+		pos += n + (lf ? 1 : 0);
 		if (n == 0)
 			break;
 		if (is_wsp(line[0])) {
@@ -160,15 +195,24 @@ ack__mime_headers_only(const char *s, size_t len, const char *const *only,
 			continue;
 		}
 		if (open)
-			*rc = emit_field(name, &v, cb, arg);
-		open = start_field(line, n, name, &v, only);
+			*rc = emit_field(name, nl, &v, cb, arg);
+		open = start_field(line, n, name, &nl, &v, only,
+		    only != NULL ? &first : NULL);
 	}
 	if (open && *rc == ACK_OK)
-		*rc = emit_field(name, &v, cb, arg);
+		*rc = emit_field(name, nl, &v, cb, arg);
 	return pos;
 }
 
 /* ----------------------------------------------------------- content-type */
+
+/* Does c end a type ("text/plain;") or an encoding ("7bit (...)")?  The
+ * common bytes, above the space, cost two compares. */
+static bool
+ends_type(unsigned char c)
+{
+	return c <= ' ' ? c == '\0' || c == ' ' || c == '\t' : c == ';' || c == '(';
+}
 
 void
 ack__mime_ctype(const char *value, char *out, size_t outlen)
@@ -180,8 +224,7 @@ ack__mime_ctype(const char *value, char *out, size_t outlen)
 	if (value != NULL) {
 		while (is_wsp(*value))
 			value++;
-		for (; *value && *value != ';' && *value != '(' && !is_wsp(*value) &&
-		    o + 1 < outlen; value++)
+		for (; o + 1 < outlen && !ends_type((unsigned char)*value); value++)
 			out[o++] = (char)ack__lower((unsigned char)*value);
 	}
 	out[o] = '\0';
@@ -526,9 +569,13 @@ guess_boundary(const char *d, size_t len, char *out, size_t outlen)
 	return false;
 }
 
+/* A part's Content-Type and Content-Transfer-Encoding: NULL, or the
+ * value, in the buffers here when it fits (most do), else on the heap. */
 typedef struct part_hdrs {
 	char *ctype;
 	char *cte;
+	char ctype_buf[256];
+	char cte_buf[64];
 } part_hdrs;
 
 static const char *const part_fields[] = {
@@ -536,18 +583,24 @@ static const char *const part_fields[] = {
 };
 
 static int
-collect_hdr(const char *name, const char *value, void *arg)
+collect_hdr(const char *name, size_t nl, const char *value, void *arg)
 {
 	part_hdrs *h = arg;
-	char **slot = NULL;
+	char **slot = NULL, *buf;
+	size_t size, n;
 
-	if (ack__same_name(name, "Content-Type"))
+	if (nl == 12 && ack__same_name(name, "Content-Type"))
 		slot = &h->ctype;
-	else if (ack__same_name(name, "Content-Transfer-Encoding"))
+	else if (nl == 25 && ack__same_name(name, "Content-Transfer-Encoding"))
 		slot = &h->cte;
 	if (slot == NULL || *slot != NULL)
 		return ACK_OK;
-	*slot = ack__strdup(value);
+	buf = slot == &h->ctype ? h->ctype_buf : h->cte_buf;
+	size = slot == &h->ctype ? sizeof h->ctype_buf : sizeof h->cte_buf;
+	if ((n = strlen(value)) < size)
+		*slot = memcpy(buf, value, n + 1);
+	else
+		*slot = ack__strndup(value, n);
 	return *slot ? ACK_OK : ACK_ENOMEM;
 }
 
@@ -559,29 +612,31 @@ static int
 walk_part(const char *d, size_t len, unsigned depth, ack__mime_part_cb cb,
     void *arg)
 {
-	part_hdrs h = { NULL, NULL };
+	part_hdrs h;
 	size_t off;
 	int rc;
 
+	h.ctype = h.cte = NULL;
 	off = ack__mime_headers_only(d, len, part_fields, collect_hdr, &h, &rc);
 	if (rc == ACK_OK)
 		rc = walk(d + off, len - off, h.ctype, h.cte, depth, cb, arg);
-	free(h.ctype);
-	free(h.cte);
+	if (h.ctype != h.ctype_buf)
+		free(h.ctype);
+	if (h.cte != h.cte_buf)
+		free(h.cte);
 	return rc;
 }
 
+/* Walk the parts of d[0..len) delimited by boundary b, whose first
+ * delimiter line ends at next (close: it is the closing one). */
 static int
-walk_children(const char *d, size_t len, const char *b, unsigned depth,
-    ack__mime_part_cb cb, void *arg)
+walk_children(const char *d, size_t len, const char *b, size_t next,
+    bool close, unsigned depth, ack__mime_part_cb cb, void *arg)
 {
-	size_t bl = strlen(b), start, next, pos = 0;
+	size_t bl = strlen(b), start, pos;
 	unsigned count = 0;
-	bool close = false;
 	int rc = ACK_OK;
 
-	if (!next_delim(d, len, 0, b, bl, &start, &next, &close))
-		return ACK_OK;
 	while (!close && count++ < ACK_MIME_PARTS_MAX && rc == ACK_OK) {
 		size_t end;
 
@@ -601,6 +656,8 @@ walk(const char *data, size_t len, const char *ctype, const char *cte,
 {
 	ack__mime_part part;
 	char b[BOUNDARY_MAX];
+	size_t start, next;
+	bool close = false;
 	int rc;
 
 	memset(&part, 0, sizeof part);
@@ -617,12 +674,12 @@ walk(const char *data, size_t len, const char *ctype, const char *cte,
 	if ((rc = cb(&part, arg)) != ACK_OK || !part.container)
 		return rc;
 	if (!ack__mime_param(ctype, "boundary", b, sizeof b) || b[0] == '\0' ||
-	    !next_delim(data, len, 0, b, strlen(b), &(size_t){ 0 },
-	        &(size_t){ 0 }, &(bool){ false })) {
-		if (!guess_boundary(data, len, b, sizeof b))
+	    !next_delim(data, len, 0, b, strlen(b), &start, &next, &close)) {
+		if (!guess_boundary(data, len, b, sizeof b) ||
+		    !next_delim(data, len, 0, b, strlen(b), &start, &next, &close))
 			return ACK_OK;
 	}
-	return walk_children(data, len, b, depth + 1, cb, arg);
+	return walk_children(data, len, b, next, close, depth + 1, cb, arg);
 }
 
 int

@@ -29,9 +29,13 @@
 /* Append what fits of s[0..n) below b's cap (then set truncated). */
 int ack__buf_add_capped(ack_buf *b, const char *s, size_t n);
 
-/* One header field: name and unfolded value, both NUL terminated. */
-typedef int (*ack__mime_field_cb)(const char *name, const char *value,
-    void *arg);
+/* One header field: name (namelen = strlen(name)) and unfolded value,
+ * both NUL terminated. */
+typedef int (*ack__mime_field_cb)(const char *name, size_t namelen,
+    const char *value, void *arg);
+/* What a field callback returns to end the walk early, with no error (the
+ * offset returned is then of no use). */
+#define ACK__MIME_STOP 1
 
 /*
  * Call cb for each field of the header block at the start of s.  Returns
@@ -177,6 +181,11 @@ struct ack_parser {
 	size_t max_bytes;
 	ack__report_build b;
 	ack_buf body;      /* normalised body, capped at max_bytes */
+	const char *view;  /* the body eom reads: body's bytes, or (borrowed)
+	                    * those of ack_parser_message()'s caller when they
+	                    * need no normalising: no copy of them is made */
+	size_t view_len;
+	bool borrowed;
 	ack_buf text;      /* first text/plain part, decoded */
 	char *hdr[ACK__HDR_COUNT];
 	bool pending_cr;   /* the last body byte was CR */

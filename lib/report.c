@@ -3,8 +3,9 @@
  * the milter stages (header, eoh, body chunks) or whole, it keeps the
  * top-level headers it needs and up to max_bytes of body (line ends
  * normalised to LF as the bytes arrive, so chunking never changes the
- * result).  What happens at eom is in report_eom.c; the JSON form of a
- * report in report_json.c.
+ * result; a whole message whose body has LF line ends already is read
+ * where it lies, not copied).  What happens at eom is in report_eom.c;
+ * the JSON form of a report in report_json.c.
  */
 #include "config.h"
 
@@ -34,6 +35,7 @@ ack_parser_new(ack_parser **out, size_t max_bytes)
 	if (p == NULL)
 		return ACK_ENOMEM;
 	p->max_bytes = max_bytes ? max_bytes : DEFAULT_MAX;
+	p->view = "";
 	ack_buf_init(&p->body, p->max_bytes);
 	ack_buf_init(&p->text, ACK_REPORT_TEXT_MAX);
 	*out = p;
@@ -65,6 +67,9 @@ ack_parser_reset(ack_parser *p)
 	p->pending_cr = p->returned_seen = p->done = false;
 	p->report_type[0] = '\0';
 	p->nleaves = 0;
+	p->view = "";
+	p->view_len = 0;
+	p->borrowed = false;
 	free(p->returned_to);
 	p->returned_to = NULL;
 	p->to_scanned = false;
@@ -131,32 +136,47 @@ ack__parser_filter(ack_parser *p, const char *s, size_t len)
 	return p->filt;
 }
 
-/* Is name kept_headers[i]?  (Their first letters are lower case: a
- * cheap test of it first.) */
+/* Is s[0..n) the lowercase name k (n bytes), in any case? */
 static bool
-is_kept(int i, const char *name)
+same_lower(const char *s, const char *k, size_t n)
 {
-	return (name[0] | 0x20) == kept_headers[i][0] &&
-	    ack__strcasecmp(kept_headers[i], name) == 0;
+	for (size_t i = 0; i < n; i++)
+		if (ack__lower((unsigned char)s[i]) != k[i])
+			return false;
+	return true;
 }
 
-/* Is name one of the kept headers? */
-static bool
-is_kept_name(const char *name)
+/* The index in kept_headers[] of the field name s[0..n) (any case), or
+ * -1.  Dispatched on the length (and a first letter where two names
+ * share one), so that a name costs at most one compare. */
+static int
+kept_index(const char *s, size_t n)
 {
-	for (int i = 0; i < ACK__HDR_COUNT; i++)
-		if (is_kept(i, name))
-			return true;
-	return false;
+	int i;
+
+	switch (n) {
+	case 4: i = ACK__HDR_FROM; break;
+	case 7: i = ACK__HDR_SUBJECT; break;
+	case 10:
+		i = (s[0] | 0x20) == 'm' ? ACK__HDR_MSGID : ACK__HDR_PRECEDENCE;
+		break;
+	case 11: i = ACK__HDR_XAUTOREPLY; break;
+	case 12: i = ACK__HDR_CTYPE; break;
+	case 13: i = ACK__HDR_XAUTORESPOND; break;
+	case 14: i = ACK__HDR_AUTOSUB; break;
+	case 19: i = ACK__HDR_XFAILED; break;
+	case 25: i = ACK__HDR_CTE; break;
+	default: return -1;
+	}
+	return same_lower(s, kept_headers[i], n) ? i : -1;
 }
 
 const char *
 ack__parser_header_value(const ack_parser *p, const char *name)
 {
-	for (int i = 0; i < ACK__HDR_COUNT; i++)
-		if (is_kept(i, name))
-			return p->hdr[i];
-	return NULL;
+	int i = kept_index(name, strlen(name));
+
+	return i < 0 ? NULL : p->hdr[i];
 }
 
 /* ---------------------------------------------------------------- stages */
@@ -167,30 +187,44 @@ is_blank(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
+/* Keep value[0..len) (capped) as header i: unfolded (CR and LF dropped)
+ * and trimmed of blanks at both ends. */
+static int
+set_header(ack_parser *p, int i, const char *value, size_t len)
+{
+	size_t k = 0, n = 0;
+	char *v;
+
+	if (len > ACK_MIME_FIELD_MAX)
+		len = ACK_MIME_FIELD_MAX;
+	while (len > 0 && is_blank(value[len - 1]))
+		len--;
+	while (k < len && is_blank(value[k]))
+		k++;
+	if ((v = malloc(len - k + 1)) == NULL)
+		return ACK_ENOMEM;
+	if (memchr(value + k, '\n', len - k) == NULL &&
+	    memchr(value + k, '\r', len - k) == NULL) { /* nothing to unfold */
+		n = len - k;
+		memcpy(v, value + k, n);
+	} else {
+		for (; k < len; k++)
+			if (value[k] != '\r' && value[k] != '\n')
+				v[n++] = value[k];
+	}
+	v[n] = '\0';
+	p->hdr[i] = v;
+	return ACK_OK;
+}
+
 int
 ack_parser_header(ack_parser *p, const char *name, const char *value)
 {
-	size_t n = 0, len;
-	char *v;
+	int i = kept_index(name, strlen(name));
 
-	for (int i = 0; i < ACK__HDR_COUNT; i++) {
-		if (!is_kept(i, name) || p->hdr[i])
-			continue;
-		len = strlen(value);
-		if (len > ACK_MIME_FIELD_MAX)
-			len = ACK_MIME_FIELD_MAX;
-		if ((v = malloc(len + 1)) == NULL)
-			return ACK_ENOMEM;
-		while (len > 0 && is_blank(value[len - 1]))
-			len--;
-		for (size_t k = 0; k < len; k++) /* unfold, trim */
-			if (value[k] != '\r' && value[k] != '\n' &&
-			    (n > 0 || !is_blank(value[k])))
-				v[n++] = value[k];
-		v[n] = '\0';
-		p->hdr[i] = v;
-	}
-	return ACK_OK;
+	if (i < 0 || p->hdr[i])
+		return ACK_OK;
+	return set_header(p, i, value, strlen(value));
 }
 
 int
@@ -211,74 +245,78 @@ keep(ack_parser *p, const char *s, size_t n)
 	return rc;
 }
 
-/* Bytes of body gathered before they are kept, so that a CRLF body is
- * kept a block at a time, not a line at a time. */
-typedef struct stage {
-	ack_parser *p;
-	size_t k;
-	int rc;
-	char blk[4096];
-} stage;
-
-static void
-stage_flush(stage *st)
+/*
+ * Normalise the line ends of d[0..len) into out (at most room bytes):
+ * CRLF and a lone CR become LF, and an LF right after a CR that ended
+ * the last chunk (pending_cr) is dropped, so that chunking never changes
+ * the result.  Returns the bytes written; *over when more did not fit.
+ */
+static size_t
+crlf_to_lf(ack_parser *p, const char *d, size_t len, char *out,
+    size_t room, bool *over)
 {
-	if (st->k > 0 && st->rc == ACK_OK)
-		st->rc = keep(st->p, st->blk, st->k);
-	st->k = 0;
-}
+	size_t i = 0, o = 0;
 
-static void
-stage_add(stage *st, const char *s, size_t n)
-{
-	while (n > 0 && st->rc == ACK_OK) {
-		size_t room = sizeof st->blk - st->k, c = n < room ? n : room;
+	*over = false;
+	if (p->pending_cr && d[0] == '\n')
+		i = 1;
+	p->pending_cr = false;
+	while (i < len) {
+		const char *cr = memchr(d + i, '\r', len - i);
+		size_t n = cr ? (size_t)(cr - (d + i)) : len - i;
 
-		memcpy(st->blk + st->k, s, c);
-		st->k += c;
-		s += c;
-		n -= c;
-		if (st->k == sizeof st->blk)
-			stage_flush(st);
+		if (n > room - o) {
+			memcpy(out + o, d + i, room - o);
+			*over = true;
+			return room;
+		}
+		memcpy(out + o, d + i, n);
+		o += n;
+		i += n;
+		if (cr == NULL)
+			break;
+		if (o == room) {
+			*over = true;
+			return o;
+		}
+		out[o++] = '\n';
+		if (++i == len)
+			p->pending_cr = true;
+		else if (d[i] == '\n')
+			i++;
 	}
+	return o;
 }
 
 int
 ack_parser_body(ack_parser *p, const void *data, size_t len)
 {
-	const char *d = data;
-	size_t i = 0;
-	stage st;
+	ack_buf *b = &p->body;
+	size_t room, o;
+	char none; /* where nothing is written when there is no room */
+	bool over;
+	int rc;
 
-	if (p->body.truncated || len == 0)
+	if (b->truncated || len == 0)
 		return ACK_OK;
-	if (!p->pending_cr && memchr(d, '\r', len) == NULL)
-		return keep(p, d, len); /* LF line ends: as it is */
-	st.p = p;
-	st.k = 0;
-	st.rc = ACK_OK;
-	while (i < len && st.rc == ACK_OK && !p->body.truncated) {
-		const char *cr;
-		size_t n;
-
-		if (p->pending_cr && d[i] == '\n') {
-			i++;
-			p->pending_cr = false;
-			continue;
-		}
-		p->pending_cr = false;
-		cr = memchr(d + i, '\r', len - i);
-		n = cr ? (size_t)(cr - (d + i)) : len - i;
-		stage_add(&st, d + i, n);
-		i += n;
-		if (cr) {
-			stage_add(&st, "\n", 1);
-			p->pending_cr = true;
-			i++;
-		}
+	if (!p->pending_cr && memchr(data, '\r', len) == NULL)
+		return keep(p, data, len); /* LF line ends: as it is */
+	/* the normalised bytes are no more than the raw ones: room for
+	 * those (within the cap) at once, then one pass into the buffer */
+	room = b->cap - b->len;
+	if (room > len)
+		room = len;
+	if (room > 0 && (rc = ack__buf_reserve(b, room)) != ACK_OK)
+		return rc;
+	o = crlf_to_lf(p, data, len, room ? b->data + b->len : &none, room,
+	    &over);
+	if (o > 0) {
+		b->len += o;
+		b->data[b->len] = '\0';
 	}
-	stage_flush(&st);
-	return st.rc;
+	if (over)
+		b->truncated = p->b.r.truncated = true;
+	return ACK_OK;
 }
 
 /* ---------------------------------------------------------- whole message */
@@ -301,30 +339,61 @@ line_at(const char *d, size_t len, size_t pos, size_t *next)
 	return i - pos;
 }
 
-/* Length of the field name of a header line, 0 when it is not one. */
+/* Length of the field name of a header line, 0 when it is not one;
+ * then *val is the offset after its colon. */
 static size_t
-field_name_len(const char *s, size_t n)
+field_name_len(const char *s, size_t n, size_t *val)
 {
 	size_t i = 0, e;
 
-	while (i < n && s[i] != ':' && s[i] > ' ' && s[i] < 127)
+	/* printable ASCII but the colon: one compare for the range */
+	while (i < n && (unsigned char)(s[i] - 33) < 94 && s[i] != ':')
 		i++;
 	e = i;
 	while (i < n && (s[i] == ' ' || s[i] == '\t'))
 		i++;
+	*val = i + 1;
 	return i < n && s[i] == ':' && e > 0 && e < 128 ? e : 0;
 }
 
-/* Pass the field gathered on (when kept) and start afresh. */
+/* The header field being read by feed_headers(): its value pieces (the
+ * rest of the first line, then each continuation line, line ends left
+ * out) up to ACK_MIME_FIELD_MAX bytes; gathered only when kept. */
+typedef struct field {
+	int idx;   /* kept_headers[] index; -1: not kept, or kept already */
+	bool open; /* a field was started */
+	size_t len;
+	char d[ACK_MIME_FIELD_MAX];
+} field;
+
+static void
+field_add(field *f, const char *s, size_t n)
+{
+	size_t room = sizeof f->d - f->len;
+
+	if (f->idx < 0)
+		return;
+	if (n > room)
+		n = room;
+	memcpy(f->d + f->len, s, n);
+	f->len += n;
+}
+
+/* Keep the field gathered (when kept) and start afresh.  The value ends
+ * at a NUL byte, as that of ack_parser_header() does. */
 static int
-flush_field(ack_parser *p, char *name, ack_buf *v, bool kept)
+flush_field(ack_parser *p, field *f)
 {
 	int rc = ACK_OK;
 
-	if (name[0] && kept)
-		rc = ack_parser_header(p, name, v->data ? v->data : "");
-	name[0] = '\0';
-	ack_buf_reset(v);
+	if (f->idx >= 0) {
+		const char *nul = memchr(f->d, '\0', f->len);
+
+		rc = set_header(p, f->idx, f->d,
+		    nul ? (size_t)(nul - f->d) : f->len);
+	}
+	f->idx = -1;
+	f->len = 0;
 	return rc;
 }
 
@@ -332,12 +401,12 @@ flush_field(ack_parser *p, char *name, ack_buf *v, bool kept)
 static size_t
 feed_headers(ack_parser *p, const char *d, size_t len, int *rc)
 {
-	char name[128] = "";
-	ack_buf v;
-	size_t pos = 0, next, n, nl;
-	bool kept = false;
+	field f;
+	size_t pos = 0, next, n, nl, val;
 
-	ack_buf_init(&v, ACK_MIME_FIELD_MAX);
+	f.idx = -1;
+	f.open = false;
+	f.len = 0;
 	*rc = ACK_OK;
 	while (pos < len && *rc == ACK_OK) {
 		n = line_at(d, len, pos, &next);
@@ -345,28 +414,41 @@ feed_headers(ack_parser *p, const char *d, size_t len, int *rc)
 			pos = next;
 			break;
 		}
-		if ((d[pos] == ' ' || d[pos] == '\t') && name[0]) {
-			if (kept)
-				*rc = ack__buf_add_capped(&v, d + pos, n);
-		} else if ((nl = field_name_len(d + pos, n)) > 0) {
-			const char *val = (const char *)memchr(d + pos, ':', n) + 1;
-
-			*rc = flush_field(p, name, &v, kept);
-			memcpy(name, d + pos, nl);
-			name[nl] = '\0';
-			kept = is_kept_name(name); /* others are not read */
-			if (*rc == ACK_OK && kept)
-				*rc = ack__buf_add_capped(&v, val,
-				    n - (size_t)(val - (d + pos)));
+		if ((d[pos] == ' ' || d[pos] == '\t') && f.open) {
+			field_add(&f, d + pos, n);
+		} else if ((nl = field_name_len(d + pos, n, &val)) > 0) {
+			*rc = flush_field(p, &f);
+			f.open = true;
+			f.idx = kept_index(d + pos, nl); /* others are not read */
+			if (f.idx >= 0 && p->hdr[f.idx] != NULL)
+				f.idx = -1; /* the first one is kept */
+			field_add(&f, d + pos + val, n - val);
 		} else if (!(pos == 0 && n > 5 && memcmp(d, "From ", 5) == 0)) {
 			break; /* not a header: the body starts here */
 		}
 		pos = next;
 	}
 	if (*rc == ACK_OK)
-		*rc = flush_field(p, name, &v, kept);
-	ack_buf_free(&v);
+		*rc = flush_field(p, &f);
 	return pos;
+}
+
+/* The body of a whole message: read where it lies when its line ends
+ * are LF already (capped as ack_parser_body() caps it), else normalised
+ * into the parser's copy. */
+static int
+take_body(ack_parser *p, const char *d, size_t len)
+{
+	if (memchr(d, '\r', len) != NULL)
+		return ack_parser_body(p, d, len);
+	p->borrowed = true;
+	p->view = d;
+	p->view_len = len;
+	if (len > p->body.cap) {
+		p->view_len = p->body.cap;
+		p->body.truncated = p->b.r.truncated = true;
+	}
+	return ACK_OK;
 }
 
 int
@@ -385,8 +467,12 @@ ack_parser_message(ack_parser *p, const void *data, size_t len)
 	if (rc == ACK_OK)
 		rc = ack_parser_eoh(p);
 	if (rc == ACK_OK)
-		rc = ack_parser_body(p, d + off, len - off);
+		rc = take_body(p, d + off, len - off);
 	if (rc == ACK_OK)
 		rc = ack_parser_eom(p);
+	/* nothing may point into the caller's bytes once they are gone */
+	p->view = "";
+	p->view_len = 0;
+	p->nleaves = 0;
 	return rc;
 }

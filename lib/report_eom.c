@@ -190,22 +190,25 @@ static const char *const returned_fields[] = {
 };
 
 static int
-returned_field(const char *name, const char *value, void *arg)
+returned_field(const char *name, size_t nl, const char *value, void *arg)
 {
 	ack_parser *p = arg;
 	ack_report *r = &p->b.r;
 	char **slot = NULL;
 
-	if (ack__strcasecmp(name, "Ack-Tracking-Id") == 0)
+	if (nl == 15 && ack__same_name(name, "Ack-Tracking-Id"))
 		slot = &r->returned_token;
-	else if (ack__strcasecmp(name, "Message-ID") == 0)
+	else if (nl == 10 && ack__same_name(name, "Message-ID"))
 		slot = &r->returned_message_id;
-	else if (ack__strcasecmp(name, "To") == 0)
+	else if (nl == 2 && ack__same_name(name, "To"))
 		slot = &p->returned_to;
-	if (slot == NULL || *slot != NULL)
-		return ACK_OK;
-	*slot = ack__field_text(value);
-	return *slot ? ACK_OK : ACK_ENOMEM;
+	if (slot != NULL && *slot == NULL &&
+	    (*slot = ack__field_text(value)) == NULL)
+		return ACK_ENOMEM;
+	/* the first of each is kept: when all are, the rest is not read */
+	if (r->returned_token && r->returned_message_id && p->returned_to)
+		return ACK__MIME_STOP;
+	return ACK_OK;
 }
 
 /* Decode a part (capped at the body cap) and hand it to fn; a part
@@ -236,7 +239,7 @@ parse_returned(ack_parser *p, const char *s, size_t len, int kind)
 	p->returned_seen = true;
 	(void)ack__mime_headers_only(s, len, returned_fields, returned_field, p,
 	    &rc);
-	return rc;
+	return rc == ACK__MIME_STOP ? ACK_OK : rc;
 }
 
 static int
@@ -374,13 +377,13 @@ fallback(ack_parser *p, int kind)
 		rc = with_decoded(p, &part, scan_leaf, kind);
 	}
 	if (rc == ACK_OK && p->b.r.nrcpt == 0)
-		rc = scan_fields(p, p->body.data ? p->body.data : "", p->body.len, kind);
+		rc = scan_fields(p, p->view, p->view_len, kind);
 	if (rc == ACK_OK && p->b.r.returned_token == NULL && !p->returned_seen) {
 		size_t off;
 
-		if (ack__fields_find_line(p->body.data ? p->body.data : "", p->body.len,
-		    "Ack-Tracking-Id", &off))
-			rc = parse_returned(p, p->body.data + off, p->body.len - off, 0);
+		if (ack__fields_find_line(p->view, p->view_len, "Ack-Tracking-Id",
+		    &off))
+			rc = parse_returned(p, p->view + off, p->view_len - off, 0);
 	}
 	return rc;
 }
@@ -414,9 +417,8 @@ ack__parser_returned_to(ack_parser *p)
 	size_t off;
 
 	if (p->returned_to == NULL && !p->returned_seen && !p->to_scanned &&
-	    ack__fields_find_line(p->body.data ? p->body.data : "", p->body.len,
-	        "To", &off))
-		(void)parse_returned(p, p->body.data + off, p->body.len - off, 0);
+	    ack__fields_find_line(p->view, p->view_len, "To", &off))
+		(void)parse_returned(p, p->view + off, p->view_len - off, 0);
 	p->to_scanned = true;
 	return p->returned_to;
 }
@@ -448,13 +450,16 @@ decide(ack_parser *p)
 int
 ack_parser_eom(ack_parser *p)
 {
-	const char *body = p->body.data ? p->body.data : "";
 	int rc;
 
 	if (p->done)
 		return ACK_OK;
 	p->done = true;
-	rc = ack__mime_walk(body, p->body.len, p->hdr[ACK__HDR_CTYPE],
+	if (!p->borrowed) {
+		p->view = p->body.data ? p->body.data : "";
+		p->view_len = p->body.len;
+	}
+	rc = ack__mime_walk(p->view, p->view_len, p->hdr[ACK__HDR_CTYPE],
 	    p->hdr[ACK__HDR_CTE], on_part, p);
 	if (rc == ACK_OK)
 		rc = decide(p);

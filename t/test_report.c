@@ -548,6 +548,94 @@ test_truncation(void)
 	free(m);
 }
 
+/* The body a parser with cap keeps of raw, as the byte-at-a-time rule
+ * says (CRLF and a lone CR become LF): into out; truncated or not. */
+static bool
+body_ref(const char *raw, size_t n, size_t cap, char *out, size_t *olen)
+{
+	bool pending = false;
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		char c = raw[i];
+
+		if (pending && c == '\n') {
+			pending = false;
+			continue;
+		}
+		pending = c == '\r';
+		if (o == cap) {
+			*olen = o;
+			return true;
+		}
+		out[o++] = pending ? '\n' : c;
+	}
+	*olen = o;
+	return false;
+}
+
+/* Feed raw as body chunks of the sizes in sz[] (cycled; 0: the rest);
+ * does the kept body match the reference for cap? */
+static bool
+body_fed(const char *raw, size_t n, size_t cap, const size_t *sz, size_t nsz)
+{
+	ack_parser *p;
+	char want[64];
+	size_t wlen, k = 0;
+	bool trunc = body_ref(raw, n, cap, want, &wlen), same;
+
+	if (ack_parser_new(&p, cap) != ACK_OK)
+		return false;
+	for (size_t i = 0; i < n; k++) {
+		size_t c = sz[k % nsz] == 0 || sz[k % nsz] > n - i ? n - i : sz[k % nsz];
+
+		if (ack_parser_body(p, raw + i, c) != ACK_OK)
+			break;
+		i += c;
+	}
+	same = p->body.len == wlen && p->body.truncated == trunc &&
+	    ack_parser_result(p)->truncated == trunc &&
+	    (wlen == 0 || memcmp(p->body.data, want, wlen) == 0) &&
+	    (p->body.data == NULL || p->body.data[p->body.len] == '\0');
+	ack_parser_free(p);
+	return same;
+}
+
+/* Line ends normalised the same whatever the chunks and the cap: CR at
+ * the end of a chunk, CRLF split across chunks, CR CR LF, LF CR. */
+static void
+test_body_chunks(void)
+{
+	static const char *const bodies[] = {
+		"a\r\nb\r\n\r\nc\r\n",
+		"x\ry\r\r\nz\n\rw\r",
+		"\r\n\r\r\n\n\r\r",
+		"plain LF\nonly\n",
+		"mixed\nline\r\nends\rhere\r\n\r",
+	};
+	static const size_t sizes[][3] = {
+		{ 0, 0, 0 }, { 1, 1, 1 }, { 2, 2, 2 }, { 3, 1, 2 }, { 5, 4, 7 },
+	};
+	unsigned bad = 0, runs = 0;
+
+	for (size_t b = 0; b < NELEM(bodies); b++) {
+		const char *raw = bodies[b];
+		size_t n = strlen(raw);
+
+		for (size_t cap = 1; cap <= n + 1; cap++) {
+			for (size_t s = 0; s < NELEM(sizes); s++, runs++)
+				bad += !body_fed(raw, n, cap, sizes[s], 3);
+			for (size_t cut = 1; cut < n; cut++, runs++) {
+				size_t two[2] = { cut, 0 };
+
+				bad += !body_fed(raw, n, cap, two, 2);
+			}
+		}
+	}
+	is_int(bad, 0, "body line ends: same bytes and truncation in %u chunkings "
+	    "and caps", runs);
+}
+
 static void
 test_many_recipients(ack_parser *p)
 {
@@ -811,6 +899,7 @@ main(void)
 	test_long_header(p);
 	ack_parser_free(p);
 	test_truncation();
+	test_body_chunks();
 	test_with_patterns();
 	return tap_done();
 }
