@@ -38,7 +38,8 @@ enum field_id {
 #define K_MDN (1u << ACK_KIND_MDN)
 #define K_ARF (1u << ACK_KIND_ARF)
 
-/* A field definition; the name is a string literal. */
+/* A field definition; the name is a string literal, of letters and '-'
+ * only and at least 4 bytes long (as ack__same_letters() needs). */
 #define FD(name, id, kinds) { name, sizeof(name) - 1, id, kinds }
 
 static const struct field_def {
@@ -390,7 +391,7 @@ find_def(const char *name, size_t nl, int kind)
 	for (size_t i = 0; i < ACK_ARRAY_LEN(field_defs); i++)
 		if (field_defs[i].len == nl &&
 		    (field_defs[i].kinds & (1u << kind)) &&
-		    ack__same_name(name, field_defs[i].name))
+		    ack__same_letters(name, field_defs[i].name, nl))
 			return &field_defs[i];
 	return NULL;
 }
@@ -405,12 +406,11 @@ on_field(const char *name, size_t nl, const char *value, void *arg)
 {
 	field_ctx *c = arg;
 	const struct field_def *d = find_def(name, nl, c->kind);
-	ack_report_rcpt probe;
 
 	if (d == NULL)
 		return ACK_OK;
-	memset(&probe, 0, sizeof probe);
-	if (rcpt_slot(&probe, d->id) != NULL)
+	/* a per-recipient field has a slot in any block (a blank one here) */
+	if (rcpt_slot(&(ack_report_rcpt){ .hard = 0 }, d->id) != NULL)
 		return set_rcpt_field(c->b, d->id, value);
 	return set_msg_field(c->b, d->id, value);
 }

@@ -7,6 +7,8 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 
 #include "ackmilter.h"
 
@@ -41,6 +43,47 @@ ack__same_name(const char *a, const char *b)
 		if (*a != *b && ack__lower((unsigned char)*a) != ack__lower((unsigned char)*b))
 			return false;
 	return *b == '\0';
+}
+
+/* Do the 8 (4) bytes at s match those at k, in any case, where k holds
+ * letters and '-' only?  A byte of s is folded to lowercase (0x20 set)
+ * where k holds a letter only, so that no other byte passes for one. */
+static inline bool
+ack__same_letters8(const char *s, const char *k)
+{
+	uint64_t x, y, fold;
+
+	memcpy(&x, s, 8);
+	memcpy(&y, k, 8);
+	fold = (y & 0x4040404040404040u) >> 1;
+	return (x | fold) == (y | fold);
+}
+
+static inline bool
+ack__same_letters4(const char *s, const char *k)
+{
+	uint32_t x, y, fold;
+
+	memcpy(&x, s, 4);
+	memcpy(&y, k, 4);
+	fold = (y & 0x40404040u) >> 1;
+	return (x | fold) == (y | fold);
+}
+
+/* Is s[0..n) the name k (n bytes, n >= 4: letters and '-' only), in any
+ * case?  A word at a time; the last word may overlap the one before. */
+static inline bool
+ack__same_letters(const char *s, const char *k, size_t n)
+{
+	size_t i;
+
+	if (n < 8)
+		return ack__same_letters4(s, k) &&
+		    ack__same_letters4(s + n - 4, k + n - 4);
+	for (i = 0; i + 8 < n; i += 8)
+		if (!ack__same_letters8(s + i, k + i))
+			return false;
+	return ack__same_letters8(s + n - 8, k + n - 8);
 }
 
 #endif

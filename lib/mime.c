@@ -105,14 +105,33 @@ first_set_has(const first_set *f, char c)
 	return (f->bits[u >> 5] >> (u & 31)) & 1u;
 }
 
-/* Is name one of only[] (NULL-terminated; NULL: every name is)? */
+/* Is the name s[0..n), up to a NUL in it, k in any case?  k is made of
+ * letters and '-' (as the names of only[] are): its length is compared
+ * first, then a word at a time. */
 static bool
-wanted(const char *name, const char *const *only)
+same_name_n(const char *s, size_t n, const char *k)
+{
+	size_t kl = strlen(k);
+
+	if (n < kl || (n > kl && s[kl] != '\0'))
+		return false;
+	if (kl >= 4)
+		return ack__same_letters(s, k, kl);
+	for (size_t i = 0; i < kl; i++)
+		if (ack__lower((unsigned char)s[i]) != ack__lower((unsigned char)k[i]))
+			return false;
+	return true;
+}
+
+/* Is the name s[0..n) one of only[] (NULL-terminated; NULL: every name
+ * is)?  Read in place: a name not wanted is not copied. */
+static bool
+wanted(const char *s, size_t n, const char *const *only)
 {
 	if (only == NULL)
 		return true;
 	for (; *only; only++)
-		if (((*only)[0] | 0x20) == (name[0] | 0x20) && ack__same_name(name, *only))
+		if (((*only)[0] | 0x20) == (s[0] | 0x20) && same_name_n(s, n, *only))
 			return true;
 	return false;
 }
@@ -135,12 +154,10 @@ start_field(const char *line, size_t n, char *name, size_t *nlp, fval *v,
 	nl = (size_t)(colon - line);
 	while (nl > 0 && is_wsp(line[nl - 1]))
 		nl--;
-	if (nl == 0 || nl >= NAME_MAX_LEN)
+	if (nl == 0 || nl >= NAME_MAX_LEN || !wanted(line, nl, only))
 		return false;
 	memcpy(name, line, nl);
 	name[nl] = '\0';
-	if (!wanted(name, only))
-		return false;
 	*nlp = strlen(name); /* a NUL in it ends it */
 	fval_add(v, colon + 1, n - (size_t)(colon - line) - 1);
 	return true;
@@ -206,26 +223,57 @@ ack__mime_headers_only(const char *s, size_t len, const char *const *only,
 
 /* ----------------------------------------------------------- content-type */
 
-/* Does c end a type ("text/plain;") or an encoding ("7bit (...)")?  The
- * common bytes, above the space, cost two compares. */
-static bool
-ends_type(unsigned char c)
-{
-	return c <= ' ' ? c == '\0' || c == ' ' || c == '\t' : c == ';' || c == '(';
-}
+/* Each byte of a type or an encoding, lowercased; 0 for the bytes that
+ * end one (NUL, blanks, ';' and '('): one load per byte tells both. */
+static const unsigned char type_bytes[256] = {
+	0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
+	0x08, 0x00, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f,
+	0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17,
+	0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f,
+	0x00, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27,
+	0x00, 0x29, 0x2a, 0x2b, 0x2c, 0x2d, 0x2e, 0x2f,
+	0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37,
+	0x38, 0x39, 0x3a, 0x00, 0x3c, 0x3d, 0x3e, 0x3f,
+	0x40, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67,
+	0x68, 0x69, 0x6a, 0x6b, 0x6c, 0x6d, 0x6e, 0x6f,
+	0x70, 0x71, 0x72, 0x73, 0x74, 0x75, 0x76, 0x77,
+	0x78, 0x79, 0x7a, 0x5b, 0x5c, 0x5d, 0x5e, 0x5f,
+	0x60, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67,
+	0x68, 0x69, 0x6a, 0x6b, 0x6c, 0x6d, 0x6e, 0x6f,
+	0x70, 0x71, 0x72, 0x73, 0x74, 0x75, 0x76, 0x77,
+	0x78, 0x79, 0x7a, 0x7b, 0x7c, 0x7d, 0x7e, 0x7f,
+	0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87,
+	0x88, 0x89, 0x8a, 0x8b, 0x8c, 0x8d, 0x8e, 0x8f,
+	0x90, 0x91, 0x92, 0x93, 0x94, 0x95, 0x96, 0x97,
+	0x98, 0x99, 0x9a, 0x9b, 0x9c, 0x9d, 0x9e, 0x9f,
+	0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7,
+	0xa8, 0xa9, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf,
+	0xb0, 0xb1, 0xb2, 0xb3, 0xb4, 0xb5, 0xb6, 0xb7,
+	0xb8, 0xb9, 0xba, 0xbb, 0xbc, 0xbd, 0xbe, 0xbf,
+	0xc0, 0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7,
+	0xc8, 0xc9, 0xca, 0xcb, 0xcc, 0xcd, 0xce, 0xcf,
+	0xd0, 0xd1, 0xd2, 0xd3, 0xd4, 0xd5, 0xd6, 0xd7,
+	0xd8, 0xd9, 0xda, 0xdb, 0xdc, 0xdd, 0xde, 0xdf,
+	0xe0, 0xe1, 0xe2, 0xe3, 0xe4, 0xe5, 0xe6, 0xe7,
+	0xe8, 0xe9, 0xea, 0xeb, 0xec, 0xed, 0xee, 0xef,
+	0xf0, 0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xf6, 0xf7,
+	0xf8, 0xf9, 0xfa, 0xfb, 0xfc, 0xfd, 0xfe, 0xff,
+};
 
 void
 ack__mime_ctype(const char *value, char *out, size_t outlen)
 {
 	size_t o = 0;
+	unsigned char c;
 
 	if (outlen == 0)
 		return;
 	if (value != NULL) {
 		while (is_wsp(*value))
 			value++;
-		for (; o + 1 < outlen && !ends_type((unsigned char)*value); value++)
-			out[o++] = (char)ack__lower((unsigned char)*value);
+		for (; o + 1 < outlen &&
+		    (c = type_bytes[(unsigned char)*value]) != 0; value++)
+			out[o++] = (char)c;
 	}
 	out[o] = '\0';
 }
@@ -248,25 +296,44 @@ skip_sep(const char *s)
 	}
 }
 
-/* Read a parameter value (quoted or token) into out; return the end. */
+/* Append what fits of s[0..n) to out[0..*o) (room for outlen - 1 bytes,
+ * as the value is then NUL terminated). */
+static void
+put_run(char *out, size_t outlen, size_t *o, const char *s, size_t n)
+{
+	size_t room = outlen > *o + 1 ? outlen - 1 - *o : 0;
+
+	if (n > room)
+		n = room;
+	if (n > 0)
+		memcpy(out + *o, s, n);
+	*o += n;
+}
+
+/* Read a parameter value (quoted or token) into out; return the end.
+ * The runs between quotes and backslashes are found by strcspn(). */
 static const char *
 read_value(const char *s, char *out, size_t outlen)
 {
-	size_t o = 0;
+	size_t o = 0, run;
 
 	if (*s == '"') {
-		for (s++; *s && *s != '"'; s++) {
-			if (*s == '\\' && s[1])
-				s++;
-			if (o + 1 < outlen)
-				out[o++] = *s;
+		for (s++;; s++) {
+			run = strcspn(s, "\"\\");
+			put_run(out, outlen, &o, s, run);
+			s += run;
+			if (*s != '\\')
+				break; /* the closing quote, or the end */
+			if (s[1] != '\0')
+				s++; /* an escaped byte; a last backslash is kept */
+			put_run(out, outlen, &o, s, 1);
 		}
 		if (*s)
 			s++;
 	} else {
-		for (; *s && *s != ';' && !is_wsp(*s); s++)
-			if (o + 1 < outlen)
-				out[o++] = *s;
+		run = strcspn(s, "; \t");
+		put_run(out, outlen, &o, s, run);
+		s += run;
 	}
 	if (outlen)
 		out[o] = '\0';
@@ -510,23 +577,79 @@ is_delim(const char *s, size_t n, const char *b, size_t bl, bool *close)
 }
 
 /*
+ * The search for "--" boundary, set up once per multipart (not once per
+ * part, as a memmem() call would): Horspool on pairs of bytes.  skip[]
+ * maps the hash of the pair ending a window to how far the window may
+ * move (m - 1 for a pair not in the pattern); 0 means the pair may end
+ * the pattern: then the window is compared.
+ */
+typedef struct delim_finder {
+	char pat[BOUNDARY_MAX + 1];
+	size_t m;      /* pattern length */
+	size_t shift1; /* skip after a failed compare */
+	uint8_t skip[256];
+} delim_finder;
+
+static unsigned
+pair_hash(const char *s)
+{
+	return ((unsigned)(unsigned char)s[1] -
+	    ((unsigned)(unsigned char)s[0] << 3)) & 255;
+}
+
+static void
+finder_make(delim_finder *f, const char *b, size_t bl)
+{
+	size_t m = bl + 2, j;
+
+	f->m = m;
+	f->pat[0] = f->pat[1] = '-';
+	memcpy(f->pat + 2, b, bl);
+	if (m - 1 > UINT8_MAX)
+		return; /* skips do not fit the table: memmem() */
+	memset(f->skip, (int)(m - 1), sizeof f->skip);
+	for (j = 1; j < m - 1; j++)
+		f->skip[pair_hash(f->pat + j - 1)] = (uint8_t)(m - 1 - j);
+	j = pair_hash(f->pat + m - 2);
+	f->shift1 = f->skip[j];
+	f->skip[j] = 0;
+}
+
+/* The first "--" boundary in d[0..n), as memmem() would find it. */
+static const char *
+finder_find(const delim_finder *f, const char *d, size_t n)
+{
+	size_t m = f->m, i; /* i: the last byte of the window */
+
+	if (m - 1 > UINT8_MAX)
+		return memmem(d, n, f->pat, m);
+	for (i = m - 1; i < n;) {
+		size_t k = f->skip[pair_hash(d + i - 1)];
+
+		if (k > 0) {
+			i += k;
+			continue;
+		}
+		if (memcmp(d + i - (m - 1), f->pat, m) == 0)
+			return d + i - (m - 1);
+		i += f->shift1;
+	}
+	return NULL;
+}
+
+/*
  * Find the next delimiter line at or after line start pos.  Sets *start
  * (the line) and *next (after it).  Returns false when there is none.
  */
 static bool
-next_delim(const char *d, size_t len, size_t pos, const char *b, size_t bl,
+next_delim(const char *d, size_t len, size_t pos, const delim_finder *f,
     size_t *start, size_t *next, bool *close)
 {
-	char pat[BOUNDARY_MAX + 2];
-	size_t line = pos;
+	size_t line = pos, bl = f->m - 2;
 
-	if (bl + 2 > sizeof pat)
-		return false; /* no line can hold it: is_delim never holds */
-	pat[0] = pat[1] = '-';
-	memcpy(pat + 2, b, bl);
 	while (pos < len) {
 		/* only a line starting "--b" can be a delimiter */
-		const char *q = memmem(d + pos, len - pos, pat, bl + 2), *nl;
+		const char *q = finder_find(f, d + pos, len - pos), *nl;
 		size_t at, n;
 
 		if (q == NULL)
@@ -537,7 +660,7 @@ next_delim(const char *d, size_t len, size_t pos, const char *b, size_t bl,
 			continue;
 		nl = memchr(q, '\n', len - at);
 		n = nl ? (size_t)(nl - q) : len - at;
-		if (is_delim(q, n, b, bl, close)) {
+		if (is_delim(q, n, f->pat + 2, bl, close)) {
 			*start = at;
 			*next = at + n + (nl ? 1 : 0);
 			return true;
@@ -589,9 +712,11 @@ collect_hdr(const char *name, size_t nl, const char *value, void *arg)
 	char **slot = NULL, *buf;
 	size_t size, n;
 
-	if (nl == 12 && ack__same_name(name, "Content-Type"))
+	/* only the names of part_fields[] come here: the length tells them */
+	(void)name;
+	if (nl == 12)
 		slot = &h->ctype;
-	else if (nl == 25 && ack__same_name(name, "Content-Transfer-Encoding"))
+	else if (nl == 25)
 		slot = &h->cte;
 	if (slot == NULL || *slot != NULL)
 		return ACK_OK;
@@ -602,6 +727,26 @@ collect_hdr(const char *name, size_t nl, const char *value, void *arg)
 	else
 		*slot = ack__strndup(value, n);
 	return *slot ? ACK_OK : ACK_ENOMEM;
+}
+
+/* Set f up for the boundary of a multipart (declared, else guessed) and
+ * find its first delimiter line: false when there is none. */
+static bool
+first_delim(const char *d, size_t len, const char *ctype, delim_finder *f,
+    size_t *next, bool *close)
+{
+	char b[BOUNDARY_MAX];
+	size_t start;
+
+	if (ack__mime_param(ctype, "boundary", b, sizeof b) && b[0] != '\0') {
+		finder_make(f, b, strlen(b));
+		if (next_delim(d, len, 0, f, &start, next, close))
+			return true;
+	}
+	if (!guess_boundary(d, len, b, sizeof b))
+		return false;
+	finder_make(f, b, strlen(b));
+	return next_delim(d, len, 0, f, &start, next, close);
 }
 
 static int walk(const char *data, size_t len, const char *ctype,
@@ -627,13 +772,13 @@ walk_part(const char *d, size_t len, unsigned depth, ack__mime_part_cb cb,
 	return rc;
 }
 
-/* Walk the parts of d[0..len) delimited by boundary b, whose first
+/* Walk the parts of d[0..len) delimited per f, whose first
  * delimiter line ends at next (close: it is the closing one). */
 static int
-walk_children(const char *d, size_t len, const char *b, size_t next,
+walk_children(const char *d, size_t len, const delim_finder *f, size_t next,
     bool close, unsigned depth, ack__mime_part_cb cb, void *arg)
 {
-	size_t bl = strlen(b), start, pos;
+	size_t start, pos;
 	unsigned count = 0;
 	int rc = ACK_OK;
 
@@ -641,7 +786,7 @@ walk_children(const char *d, size_t len, const char *b, size_t next,
 		size_t end;
 
 		pos = next;
-		if (next_delim(d, len, pos, b, bl, &start, &next, &close))
+		if (next_delim(d, len, pos, f, &start, &next, &close))
 			end = start > pos ? start - 1 : pos;
 		else
 			end = len, close = true;
@@ -655,8 +800,8 @@ walk(const char *data, size_t len, const char *ctype, const char *cte,
     unsigned depth, ack__mime_part_cb cb, void *arg)
 {
 	ack__mime_part part;
-	char b[BOUNDARY_MAX];
-	size_t start, next;
+	delim_finder f;
+	size_t next;
 	bool close = false;
 	int rc;
 
@@ -673,13 +818,9 @@ walk(const char *data, size_t len, const char *ctype, const char *cte,
 	    depth < ACK_MIME_DEPTH_MAX;
 	if ((rc = cb(&part, arg)) != ACK_OK || !part.container)
 		return rc;
-	if (!ack__mime_param(ctype, "boundary", b, sizeof b) || b[0] == '\0' ||
-	    !next_delim(data, len, 0, b, strlen(b), &start, &next, &close)) {
-		if (!guess_boundary(data, len, b, sizeof b) ||
-		    !next_delim(data, len, 0, b, strlen(b), &start, &next, &close))
-			return ACK_OK;
-	}
-	return walk_children(data, len, b, next, close, depth + 1, cb, arg);
+	if (!first_delim(data, len, ctype, &f, &next, &close))
+		return ACK_OK;
+	return walk_children(data, len, &f, next, close, depth + 1, cb, arg);
 }
 
 int

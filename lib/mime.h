@@ -44,8 +44,8 @@ typedef int (*ack__mime_field_cb)(const char *name, size_t namelen,
  */
 size_t ack__mime_headers(const char *s, size_t len, ack__mime_field_cb cb,
     void *arg, int *rc);
-/* The same for the fields named in only[] (NULL-terminated, any case):
- * the others are skipped unread. */
+/* The same for the fields named in only[] (NULL-terminated, any case;
+ * names of letters and '-' only): the others are skipped unread. */
 size_t ack__mime_headers_only(const char *s, size_t len,
     const char *const *only, ack__mime_field_cb cb, void *arg, int *rc);
 
@@ -137,6 +137,8 @@ const char *ack__parser_text(const ack_parser *p, size_t *len);
  * "auto-submitted", "content-type"; NULL when absent. */
 const char *ack__parser_header_value(const ack_parser *p, const char *name);
 
+/* Top-level header i (ACK__HDR_*) kept by the parser, or NULL. */
+const char *ack__parser_hdr(const ack_parser *p, int i);
 /* The To: of the returned message (NULL when none), searched for in
  * the body on first use when no returned part was seen. */
 const char *ack__parser_returned_to(ack_parser *p);
@@ -187,11 +189,16 @@ struct ack_parser {
 	size_t view_len;
 	bool borrowed;
 	ack_buf text;      /* first text/plain part, decoded */
-	char *hdr[ACK__HDR_COUNT];
+	const char *text_at; /* or that part where it lies (not NULL) when it
+	                      * needs no decoding: no copy of it is made */
+	size_t text_len;   /* of text_at's, capped at text's cap */
+	ack_buf hdrs;      /* the kept headers' values, each NUL terminated */
+	size_t hdr_at[ACK__HDR_COUNT]; /* offset + 1 in hdrs; 0: absent */
 	bool pending_cr;   /* the last body byte was CR */
 	bool returned_seen;
 	bool done;         /* eom ran */
 	char report_type[64];
+	bool top_report;   /* the walk found a multipart/report at the top */
 	ack__text_leaf leaves[ACK__TEXT_LEAVES_MAX];
 	size_t nleaves;
 	const ack_patterns *patterns;

@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +19,7 @@
 #define DEFAULT_MAX (8u * 1024 * 1024)
 #define KEEP_MAX (256u * 1024) /* buffer memory kept across messages */
 
+/* Lowercase letters and '-' only, as kept_index() compares them. */
 static const char *const kept_headers[ACK__HDR_COUNT] = {
 	"content-type", "content-transfer-encoding", "subject", "from",
 	"auto-submitted", "message-id", "x-autoreply", "x-autorespond",
@@ -38,6 +40,7 @@ ack_parser_new(ack_parser **out, size_t max_bytes)
 	p->view = "";
 	ack_buf_init(&p->body, p->max_bytes);
 	ack_buf_init(&p->text, ACK_REPORT_TEXT_MAX);
+	ack_buf_init(&p->hdrs, 0); /* bounded by the field cap per header */
 	*out = p;
 	return ACK_OK;
 }
@@ -60,16 +63,17 @@ ack_parser_reset(ack_parser *p)
 	ack__report_clear(&p->b);
 	recycle(&p->body);
 	recycle(&p->text);
-	for (int i = 0; i < ACK__HDR_COUNT; i++) {
-		free(p->hdr[i]);
-		p->hdr[i] = NULL;
-	}
+	recycle(&p->hdrs);
+	memset(p->hdr_at, 0, sizeof p->hdr_at);
 	p->pending_cr = p->returned_seen = p->done = false;
 	p->report_type[0] = '\0';
+	p->top_report = false;
 	p->nleaves = 0;
 	p->view = "";
 	p->view_len = 0;
 	p->borrowed = false;
+	p->text_at = NULL;
+	p->text_len = 0;
 	free(p->returned_to);
 	p->returned_to = NULL;
 	p->to_scanned = false;
@@ -82,6 +86,7 @@ ack_parser_free(ack_parser *p)
 	if (p != NULL) {
 		ack_buf_free(&p->body);
 		ack_buf_free(&p->text);
+		ack_buf_free(&p->hdrs);
 		ack__pat_md_free(p->md);
 		ack__pat_filter_free(p->filt);
 	}
@@ -97,6 +102,10 @@ ack_parser_result(const ack_parser *p)
 const char *
 ack__parser_text(const ack_parser *p, size_t *len)
 {
+	if (p->text_at != NULL) {
+		*len = p->text_len;
+		return p->text_at;
+	}
 	*len = p->text.len;
 	return p->text.data;
 }
@@ -136,16 +145,6 @@ ack__parser_filter(ack_parser *p, const char *s, size_t len)
 	return p->filt;
 }
 
-/* Is s[0..n) the lowercase name k (n bytes), in any case? */
-static bool
-same_lower(const char *s, const char *k, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (ack__lower((unsigned char)s[i]) != k[i])
-			return false;
-	return true;
-}
-
 /* The index in kept_headers[] of the field name s[0..n) (any case), or
  * -1.  Dispatched on the length (and a first letter where two names
  * share one), so that a name costs at most one compare. */
@@ -168,7 +167,7 @@ kept_index(const char *s, size_t n)
 	case 25: i = ACK__HDR_CTE; break;
 	default: return -1;
 	}
-	return same_lower(s, kept_headers[i], n) ? i : -1;
+	return ack__same_letters(s, kept_headers[i], n) ? i : -1;
 }
 
 const char *
@@ -176,7 +175,13 @@ ack__parser_header_value(const ack_parser *p, const char *name)
 {
 	int i = kept_index(name, strlen(name));
 
-	return i < 0 ? NULL : p->hdr[i];
+	return i < 0 ? NULL : ack__parser_hdr(p, i);
+}
+
+const char *
+ack__parser_hdr(const ack_parser *p, int i)
+{
+	return p->hdr_at[i] ? p->hdrs.data + p->hdr_at[i] - 1 : NULL;
 }
 
 /* ---------------------------------------------------------------- stages */
@@ -187,13 +192,14 @@ is_blank(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-/* Keep value[0..len) (capped) as header i: unfolded (CR and LF dropped)
- * and trimmed of blanks at both ends. */
+/* Keep value[0..len) (capped) as header i: unfolded (CR and LF dropped;
+ * folded false: it holds none) and trimmed of blanks at both ends. */
 static int
-set_header(ack_parser *p, int i, const char *value, size_t len)
+set_header(ack_parser *p, int i, const char *value, size_t len, bool folded)
 {
 	size_t k = 0, n = 0;
 	char *v;
+	int rc;
 
 	if (len > ACK_MIME_FIELD_MAX)
 		len = ACK_MIME_FIELD_MAX;
@@ -201,10 +207,12 @@ set_header(ack_parser *p, int i, const char *value, size_t len)
 		len--;
 	while (k < len && is_blank(value[k]))
 		k++;
-	if ((v = malloc(len - k + 1)) == NULL)
-		return ACK_ENOMEM;
-	if (memchr(value + k, '\n', len - k) == NULL &&
-	    memchr(value + k, '\r', len - k) == NULL) { /* nothing to unfold */
+	/* into the parser's buffer of values: no allocation per header */
+	if ((rc = ack__buf_reserve(&p->hdrs, len - k + 1)) != ACK_OK)
+		return rc == ACK_ETOOBIG ? ACK_ENOMEM : rc;
+	v = p->hdrs.data + p->hdrs.len;
+	if (!folded || (memchr(value + k, '\n', len - k) == NULL &&
+	    memchr(value + k, '\r', len - k) == NULL)) { /* nothing to unfold */
 		n = len - k;
 		memcpy(v, value + k, n);
 	} else {
@@ -213,7 +221,8 @@ set_header(ack_parser *p, int i, const char *value, size_t len)
 				v[n++] = value[k];
 	}
 	v[n] = '\0';
-	p->hdr[i] = v;
+	p->hdr_at[i] = p->hdrs.len + 1;
+	p->hdrs.len += n + 1;
 	return ACK_OK;
 }
 
@@ -222,9 +231,9 @@ ack_parser_header(ack_parser *p, const char *name, const char *value)
 {
 	int i = kept_index(name, strlen(name));
 
-	if (i < 0 || p->hdr[i])
+	if (i < 0 || p->hdr_at[i])
 		return ACK_OK;
-	return set_header(p, i, value, strlen(value));
+	return set_header(p, i, value, strlen(value), true);
 }
 
 int
@@ -288,8 +297,9 @@ crlf_to_lf(ack_parser *p, const char *d, size_t len, char *out,
 	return o;
 }
 
-int
-ack_parser_body(ack_parser *p, const void *data, size_t len)
+/* Keep body bytes that hold a CR (or follow one) normalised. */
+static int
+keep_normalised(ack_parser *p, const char *data, size_t len)
 {
 	ack_buf *b = &p->body;
 	size_t room, o;
@@ -297,10 +307,6 @@ ack_parser_body(ack_parser *p, const void *data, size_t len)
 	bool over;
 	int rc;
 
-	if (b->truncated || len == 0)
-		return ACK_OK;
-	if (!p->pending_cr && memchr(data, '\r', len) == NULL)
-		return keep(p, data, len); /* LF line ends: as it is */
 	/* the normalised bytes are no more than the raw ones: room for
 	 * those (within the cap) at once, then one pass into the buffer */
 	room = b->cap - b->len;
@@ -319,18 +325,40 @@ ack_parser_body(ack_parser *p, const void *data, size_t len)
 	return ACK_OK;
 }
 
+int
+ack_parser_body(ack_parser *p, const void *data, size_t len)
+{
+	if (p->body.truncated || len == 0)
+		return ACK_OK;
+	if (!p->pending_cr && memchr(data, '\r', len) == NULL)
+		return keep(p, data, len); /* LF line ends: as it is */
+	return keep_normalised(p, data, len);
+}
+
 /* ---------------------------------------------------------- whole message */
 
-/* The line at pos: its length and the offset after its line end. */
+/* The offset of the first CR at or after pos, or len. */
 static size_t
-line_at(const char *d, size_t len, size_t pos, size_t *next)
+next_cr(const char *d, size_t len, size_t pos)
+{
+	const char *cr = memchr(d + pos, '\r', len - pos);
+
+	return cr ? (size_t)(cr - d) : len;
+}
+
+/* The line at pos: its length and the offset after its line end.  *cr
+ * is the offset of the next CR (or len) once found, so that a message
+ * with LF line ends is searched for CR once, not once per line. */
+static size_t
+line_at(const char *d, size_t len, size_t pos, size_t *cr, size_t *next)
 {
 	const char *nl = memchr(d + pos, '\n', len - pos);
 	size_t i = nl ? (size_t)(nl - d) : len;
-	const char *cr = memchr(d + pos, '\r', i - pos);
 
-	if (cr != NULL)
-		i = (size_t)(cr - d);
+	if (*cr < pos)
+		*cr = next_cr(d, len, pos);
+	if (*cr < i)
+		i = *cr;
 	*next = i;
 	if (i < len && d[i] == '\r')
 		(*next)++;
@@ -339,21 +367,47 @@ line_at(const char *d, size_t len, size_t pos, size_t *next)
 	return i - pos;
 }
 
+/* Are the bytes of s[0..n) all printable ASCII (33 to 126)?  Eight at
+ * a time: a byte below 33 borrows into its top bit, one above 126
+ * carries into it (or has it set already). */
+static bool
+all_printable(const char *s, size_t n)
+{
+	const uint64_t ones = 0x0101010101010101u, tops = ones << 7;
+	uint64_t x, bad = 0;
+	size_t i = 0;
+
+	if (n < 8) {
+		for (; i < n; i++)
+			if ((unsigned char)(s[i] - 33) >= 94)
+				return false;
+		return true;
+	}
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&x, s + i, 8);
+		bad |= ((x - ones * 33) & ~x) | ((x + ones) | x);
+	}
+	memcpy(&x, s + n - 8, 8); /* the last bytes (again, maybe) */
+	bad |= ((x - ones * 33) & ~x) | ((x + ones) | x);
+	return (bad & tops) == 0;
+}
+
 /* Length of the field name of a header line, 0 when it is not one;
- * then *val is the offset after its colon. */
+ * then *val is the offset after its colon.  The name is printable
+ * ASCII up to the first colon, blanks allowed before the colon. */
 static size_t
 field_name_len(const char *s, size_t n, size_t *val)
 {
-	size_t i = 0, e;
+	const char *colon = memchr(s, ':', n);
+	size_t e;
 
-	/* printable ASCII but the colon: one compare for the range */
-	while (i < n && (unsigned char)(s[i] - 33) < 94 && s[i] != ':')
-		i++;
-	e = i;
-	while (i < n && (s[i] == ' ' || s[i] == '\t'))
-		i++;
-	*val = i + 1;
-	return i < n && s[i] == ':' && e > 0 && e < 128 ? e : 0;
+	if (colon == NULL)
+		return 0;
+	e = (size_t)(colon - s);
+	*val = e + 1;
+	while (e > 0 && (s[e - 1] == ' ' || s[e - 1] == '\t'))
+		e--;
+	return e > 0 && e < 128 && all_printable(s, e) ? e : 0;
 }
 
 /* The header field being read by feed_headers(): its value pieces (the
@@ -389,27 +443,29 @@ flush_field(ack_parser *p, field *f)
 	if (f->idx >= 0) {
 		const char *nul = memchr(f->d, '\0', f->len);
 
+		/* the pieces were taken without their line ends */
 		rc = set_header(p, f->idx, f->d,
-		    nul ? (size_t)(nul - f->d) : f->len);
+		    nul ? (size_t)(nul - f->d) : f->len, false);
 	}
 	f->idx = -1;
 	f->len = 0;
 	return rc;
 }
 
-/* Feed the header section; return the offset of the body. */
+/* Feed the header section; return the offset of the body, and in *crp
+ * that of the first CR at or after it (or len). */
 static size_t
-feed_headers(ack_parser *p, const char *d, size_t len, int *rc)
+feed_headers(ack_parser *p, const char *d, size_t len, size_t *crp, int *rc)
 {
 	field f;
-	size_t pos = 0, next, n, nl, val;
+	size_t pos = 0, next, n, nl, val, cr = next_cr(d, len, 0);
 
 	f.idx = -1;
 	f.open = false;
 	f.len = 0;
 	*rc = ACK_OK;
 	while (pos < len && *rc == ACK_OK) {
-		n = line_at(d, len, pos, &next);
+		n = line_at(d, len, pos, &cr, &next);
 		if (n == 0) {
 			pos = next;
 			break;
@@ -417,10 +473,12 @@ feed_headers(ack_parser *p, const char *d, size_t len, int *rc)
 		if ((d[pos] == ' ' || d[pos] == '\t') && f.open) {
 			field_add(&f, d + pos, n);
 		} else if ((nl = field_name_len(d + pos, n, &val)) > 0) {
-			*rc = flush_field(p, &f);
+			if (f.idx >= 0)
+				*rc = flush_field(p, &f);
+			f.len = 0;
 			f.open = true;
 			f.idx = kept_index(d + pos, nl); /* others are not read */
-			if (f.idx >= 0 && p->hdr[f.idx] != NULL)
+			if (f.idx >= 0 && p->hdr_at[f.idx] != 0)
 				f.idx = -1; /* the first one is kept */
 			field_add(&f, d + pos + val, n - val);
 		} else if (!(pos == 0 && n > 5 && memcmp(d, "From ", 5) == 0)) {
@@ -430,17 +488,18 @@ feed_headers(ack_parser *p, const char *d, size_t len, int *rc)
 	}
 	if (*rc == ACK_OK)
 		*rc = flush_field(p, &f);
+	*crp = cr >= pos ? cr : next_cr(d, len, pos);
 	return pos;
 }
 
 /* The body of a whole message: read where it lies when its line ends
- * are LF already (capped as ack_parser_body() caps it), else normalised
- * into the parser's copy. */
+ * are LF already (no CR: has_cr false), capped as ack_parser_body()
+ * caps it, else normalised into the parser's copy. */
 static int
-take_body(ack_parser *p, const char *d, size_t len)
+take_body(ack_parser *p, const char *d, size_t len, bool has_cr)
 {
-	if (memchr(d, '\r', len) != NULL)
-		return ack_parser_body(p, d, len);
+	if (has_cr) /* a fresh parser: nothing kept, no CR pending */
+		return keep_normalised(p, d, len);
 	p->borrowed = true;
 	p->view = d;
 	p->view_len = len;
@@ -455,7 +514,7 @@ int
 ack_parser_message(ack_parser *p, const void *data, size_t len)
 {
 	const char *d = data;
-	size_t off;
+	size_t off, cr;
 	int rc;
 
 	ack_parser_reset(p);
@@ -463,16 +522,18 @@ ack_parser_message(ack_parser *p, const void *data, size_t len)
 		d += 3;
 		len -= 3;
 	}
-	off = feed_headers(p, d, len, &rc);
+	off = feed_headers(p, d, len, &cr, &rc);
 	if (rc == ACK_OK)
 		rc = ack_parser_eoh(p);
 	if (rc == ACK_OK)
-		rc = take_body(p, d + off, len - off);
+		rc = take_body(p, d + off, len - off, cr < len);
 	if (rc == ACK_OK)
 		rc = ack_parser_eom(p);
 	/* nothing may point into the caller's bytes once they are gone */
 	p->view = "";
 	p->view_len = 0;
 	p->nleaves = 0;
+	p->text_at = NULL;
+	p->text_len = 0;
 	return rc;
 }

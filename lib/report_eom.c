@@ -20,7 +20,7 @@ multipart_report(const ack_parser *p)
 {
 	char type[64];
 
-	ack__mime_ctype(p->hdr[ACK__HDR_CTYPE], type, sizeof type);
+	ack__mime_ctype(ack__parser_hdr(p, ACK__HDR_CTYPE), type, sizeof type);
 	return strcmp(type, "multipart/report") == 0;
 }
 
@@ -150,12 +150,13 @@ parse_ses_other(ack_parser *p, const char *s, const char *end)
 static int
 parse_ses_complaint(ack_parser *p)
 {
-	const char *s = p->text.data, *end, *lst, *next;
+	const char *s, *end, *lst, *next;
 	char *addr;
+	size_t len;
 
-	if (s == NULL)
+	if ((s = ack__parser_text(p, &len)) == NULL)
 		return ACK_OK;
-	end = s + p->text.len;
+	end = s + len;
 	while (s < end && (*s == ' ' || *s == '\n'))
 		s++;
 	if (s == end || *s != '{')
@@ -196,11 +197,13 @@ returned_field(const char *name, size_t nl, const char *value, void *arg)
 	ack_report *r = &p->b.r;
 	char **slot = NULL;
 
-	if (nl == 15 && ack__same_name(name, "Ack-Tracking-Id"))
+	/* only the names of returned_fields[] come here: the length tells */
+	(void)name;
+	if (nl == 15)
 		slot = &r->returned_token;
-	else if (nl == 10 && ack__same_name(name, "Message-ID"))
+	else if (nl == 10)
 		slot = &r->returned_message_id;
-	else if (nl == 2 && ack__same_name(name, "To"))
+	else if (nl == 2)
 		slot = &p->returned_to;
 	if (slot != NULL && *slot == NULL &&
 	    (*slot = ack__field_text(value)) == NULL)
@@ -250,11 +253,34 @@ parse_fields(ack_parser *p, const char *s, size_t len, int kind)
 	return ack__fields_parse(&p->b, kind, s, len, false);
 }
 
-static int
-keep_text(ack_parser *p, const char *s, size_t len, int kind)
+/* Has no text part with bytes in it been kept yet? */
+static bool
+text_empty(const ack_parser *p)
 {
-	(void)kind;
-	return ack__mime_decode(&p->text, NULL, s, len);
+	size_t len;
+
+	(void)ack__parser_text(p, &len);
+	return len == 0 && !p->text.truncated;
+}
+
+/* Keep the first text/plain part: decoded into p->text (decoding never
+ * makes it longer than the body cap), or read where it lies when it
+ * needs no decoding, capped as a copy into p->text would be. */
+static int
+keep_text(ack_parser *p, const ack__mime_part *part)
+{
+	if (ack__mime_encoded(part->cte)) {
+		p->text_at = NULL;
+		return ack__mime_decode(&p->text, part->cte, part->data,
+		    part->len);
+	}
+	p->text_at = part->data ? part->data : "";
+	p->text_len = part->len;
+	if (p->text_len > p->text.cap) {
+		p->text_len = p->text.cap;
+		p->text.truncated = true;
+	}
+	return ACK_OK;
 }
 
 /* The report kind a leaf content type carries, or NONE. */
@@ -269,6 +295,8 @@ leaf_kind(const char *type)
 		{ "message/feedback-report", ACK_KIND_ARF },
 	};
 
+	if (type[0] != 'm') /* the common types are told at once */
+		return ACK_KIND_NONE;
 	for (size_t i = 0; i < ACK_ARRAY_LEN(map); i++)
 		if (strcmp(type, map[i].type) == 0)
 			return map[i].kind;
@@ -278,6 +306,8 @@ leaf_kind(const char *type)
 static bool
 is_returned_type(const char *type)
 {
+	if (type[0] != 't' && type[0] != 'm')
+		return false;
 	return strcmp(type, "text/rfc822-headers") == 0 ||
 	    strcmp(type, "message/rfc822") == 0 ||
 	    strcmp(type, "message/global") == 0 ||
@@ -301,8 +331,10 @@ static int
 on_part(const ack__mime_part *part, void *arg)
 {
 	ack_parser *p = arg;
-	int kind = leaf_kind(part->type);
+	int kind;
 
+	if (part->depth == 0) /* as multipart_report() would tell, once */
+		p->top_report = strcmp(part->type, "multipart/report") == 0;
 	if (part->container) {
 		if (strcmp(part->type, "multipart/report") == 0 && !p->report_type[0] &&
 		    ack__mime_param(part->ctype, "report-type", p->report_type,
@@ -310,7 +342,7 @@ on_part(const ack__mime_part *part, void *arg)
 			ack__mime_ctype(p->report_type, p->report_type, sizeof p->report_type);
 		return ACK_OK;
 	}
-	if (kind != ACK_KIND_NONE) {
+	if ((kind = leaf_kind(part->type)) != ACK_KIND_NONE) {
 		if (p->b.r.kind != ACK_KIND_NONE && p->b.r.kind != kind)
 			return ACK_OK;
 		return with_decoded(p, part, parse_fields, kind);
@@ -320,13 +352,13 @@ on_part(const ack__mime_part *part, void *arg)
 		    with_decoded(p, part, parse_returned, 0);
 	if (strncmp(part->type, "multipart/", 10) == 0)
 		return ACK_OK; /* too deep */
-	if ((strcmp(part->type, "application/ms-tnef") == 0 ||
+	if (part->type[0] == 'a' &&
+	    (strcmp(part->type, "application/ms-tnef") == 0 ||
 	    strcmp(part->type, "application/vnd.ms-tnef") == 0) &&
 	    p->b.r.kind == ACK_KIND_NONE)
 		return with_decoded(p, part, parse_tnef, 0);
-	if (strcmp(part->type, "text/plain") == 0 && p->text.len == 0 &&
-	    !p->text.truncated) {
-		int rc = with_decoded(p, part, keep_text, 0);
+	if (strcmp(part->type, "text/plain") == 0 && text_empty(p)) {
+		int rc = keep_text(p, part);
 		if (rc != ACK_OK)
 			return rc;
 	}
@@ -427,7 +459,7 @@ static int
 decide(ack_parser *p)
 {
 	int kind = declared_kind(p);
-	bool report = multipart_report(p) || p->report_type[0];
+	bool report = p->top_report || p->report_type[0];
 	int rc = ACK_OK;
 
 	if (p->b.r.kind == ACK_KIND_NONE && !report) {
@@ -459,8 +491,9 @@ ack_parser_eom(ack_parser *p)
 		p->view = p->body.data ? p->body.data : "";
 		p->view_len = p->body.len;
 	}
-	rc = ack__mime_walk(p->view, p->view_len, p->hdr[ACK__HDR_CTYPE],
-	    p->hdr[ACK__HDR_CTE], on_part, p);
+	rc = ack__mime_walk(p->view, p->view_len,
+	    ack__parser_hdr(p, ACK__HDR_CTYPE), ack__parser_hdr(p, ACK__HDR_CTE),
+	    on_part, p);
 	if (rc == ACK_OK)
 		rc = decide(p);
 	if (rc == ACK_OK && p->patterns != NULL)

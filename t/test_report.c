@@ -738,6 +738,45 @@ test_long_header(ack_parser *p)
 	free(m);
 }
 
+/* Boundaries of many lengths (up to the 255 bytes kept of one) and with
+ * repeated bytes, after decoys: "--b" inside a line, "--b" followed by
+ * more bytes; the delimiter after them is found all the same (were it
+ * not, the field block of the preamble would be found instead). */
+static void
+test_boundaries(ack_parser *p)
+{
+	static const size_t lens[] = { 1, 2, 3, 7, 60, 200, 254, 255 };
+	static const char *const fills[] = { "a", "ab=", "-_." };
+
+	for (size_t f = 0; f < NELEM(fills); f++) {
+		for (size_t i = 0; i < NELEM(lens); i++) {
+			char b[256];
+			ack_buf m;
+			const ack_report *r;
+
+			for (size_t k = 0; k < lens[i]; k++)
+				b[k] = fills[f][k % strlen(fills[f])];
+			b[lens[i]] = '\0';
+			ack_buf_init(&m, 0);
+			if (ack_buf_printf(&m, "Content-Type: multipart/report;"
+			    " report-type=delivery-status; boundary=\"%s\"\n\n"
+			    "Final-Recipient: rfc822; decoy@b.example\n"
+			    "x --%s\n--%sx\n--%s\nContent-Type: "
+			    "message/delivery-status\n\nFinal-Recipient: rfc822;"
+			    " u@b.example\nAction: failed\nStatus: 5.1.1\n\n"
+			    "--%s--\n", b, b, b, b, b) != ACK_OK)
+				break;
+			free(parse_whole(p, m.data, m.len));
+			r = ack_parser_result(p);
+			ok(r->kind == ACK_KIND_DSN && r->nrcpt == 1 &&
+			    strcmp(r->rcpt[0].final_recipient, "u@b.example") == 0,
+			    "boundary of %zu bytes of \"%s\": part found", lens[i],
+			    fills[f]);
+			ack_buf_free(&m);
+		}
+	}
+}
+
 /* ------------------------------------------------- with the pattern files */
 
 /* The first recipient of r, or NULL. */
@@ -897,6 +936,7 @@ main(void)
 	test_nesting(p);
 	test_garbage(p);
 	test_long_header(p);
+	test_boundaries(p);
 	ack_parser_free(p);
 	test_truncation();
 	test_body_chunks();
