@@ -305,12 +305,14 @@ add_found(scan *s, const char *a, size_t n, size_t pos, size_t end)
 static size_t
 lines_back(const char *t, size_t pos, int n)
 {
-	while (pos > 0) {
-		if (t[pos - 1] == '\n' && n-- == 0)
-			break;
-		pos--;
+	const char *nl;
+
+	while (pos > 0 && (nl = memrchr(t, '\n', pos)) != NULL) {
+		pos = (size_t)(nl - t);
+		if (n-- == 0)
+			return pos + 1;
 	}
-	return pos;
+	return 0;
 }
 
 /* End (the '\n' or len) of the line n lines after the one holding t[pos]. */
@@ -438,10 +440,13 @@ squeeze(const char *t, size_t n)
 	if (d == NULL)
 		return NULL;
 	for (size_t i = 0; i < n && k < DIAG_MAX; i++) {
-		char c = t[i] == '\n' || t[i] == '\t' || t[i] == '\r' ? ' ' : t[i];
+		char c = t[i];
 
-		if (c == ' ' && (k == 0 || d[k - 1] == ' '))
+		if (c == '\n' || c == '\t' || c == '\r' || c == ' ') {
+			if (k > 0 && d[k - 1] != ' ')
+				d[k++] = ' ';
 			continue;
+		}
 		d[k++] = c;
 	}
 	while (k > 0 && d[k - 1] == ' ')
