@@ -14,7 +14,9 @@
  *
  * The reason rules are also joined into one pattern (see build_groups):
  * one scan finds the only rule that can be the first to match, which is
- * then matched alone, so results are those of matching one by one.
+ * then matched alone, so results are those of matching one by one.  (It
+ * serves long subjects without a filter only: one by one, with a filter,
+ * costs less.)
  *
  * Each rule also gets the literal text every match of it must hold,
  * derived from its regex at load time (literal.c); on a
@@ -256,6 +258,7 @@ compile_rule(struct loader *l, ack__rule *r, const char *re)
 	if ((l->pt->src[l->pt->n - 1] = ack__strdup(re)) == NULL ||
 	    ack__rule_literals(&l->pt->lits[l->pt->n - 1], re) != ACK_OK)
 		return ACK_ENOMEM;
+	l->pt->lits[l->pt->n - 1].id = l->pt->n - 1;
 	if (use_jit) /* when it fails the rule is interpreted */
 		l->pt->jit[l->pt->n - 1] =
 		    pcre2_jit_compile(r->re, PCRE2_JIT_COMPLETE) == 0;
@@ -779,11 +782,17 @@ first_rule(const ack_patterns *pt, int type, int scope, void *md,
 {
 	const group *g = type >= 0 && type < TYPES_MAX && scope >= 0 &&
 	    scope < ACK__SCOPE__COUNT ? &pt->groups[type][scope] : NULL;
+	ack__pat_small sm;
 	long k;
 
-	/* with a filter, one by one tests only the rules it lets through */
+	/* with a filter, one by one tests only the rules it lets through;
+	 * a short subject outside its text gets a small filter of its own
+	 * (sm: some 5 KiB of stack) */
 	if (g == NULL || g->re == NULL || s == NULL || ack__pat_filter_covers(f, s, len))
 		return first_one_by_one(pt, type, scope, md, f, s, len, start, m);
+	if ((f = ack__pat_small_set(&sm, s, len)) != NULL)
+		return first_one_by_one(pt, type, scope, md, f, s, len, start,
+		    m);
 	if (start > (len > ACK__PAT_SUBJECT_MAX ? ACK__PAT_SUBJECT_MAX : len) ||
 	    !group_may_match(pt, g, f, s, len))
 		return pt->n;
