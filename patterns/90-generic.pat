@@ -19,10 +19,12 @@
 # (PCRE2 match and depth limits) but a cut rule simply does not match.
 # Speed: from each regex the loader reads the literal text every match
 # must contain (its longest plain run, or one per alternative of a group:
-# "virus", "malware", "infected" for \b(?:virus|malware|infected)), and a
-# rule whose literals are not in the message's text is never run.
-# Plain words of three or more ASCII bytes outside classes and optional
-# parts keep a rule cheap; a rule made only of classes, escapes like \d
+# "virus", "malware", "infected" for \b(?:virus|malware|infected); small
+# optional parts and groups are spelled out, so "message (?:is )?too big"
+# gives "message too big" and "message is too big"; \b, ^, $ and
+# lookarounds are looked through), and a rule whose literals are not in
+# the message's text is never run.  Plain words of three or more ASCII
+# bytes keep a rule cheap; a rule made only of classes, escapes like \d
 # or \s, or constructs the reader does not follow ((?i), (?>...),
 # backreferences) runs on every text, as before.
 
