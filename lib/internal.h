@@ -34,17 +34,6 @@ ack__lower(int c)
 	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
 }
 
-/* ASCII case-insensitive: is a the same string as b?  Inline, for the
- * header and field name lookups of the parser's hot loops. */
-static inline bool
-ack__same_name(const char *a, const char *b)
-{
-	for (; *a; a++, b++)
-		if (*a != *b && ack__lower((unsigned char)*a) != ack__lower((unsigned char)*b))
-			return false;
-	return *b == '\0';
-}
-
 /* Do the 8 (4) bytes at s match those at k, in any case, where k holds
  * letters and '-' only?  A byte of s is folded to lowercase (0x20 set)
  * where k holds a letter only, so that no other byte passes for one. */

@@ -54,12 +54,6 @@ typedef struct litscan {
 	bool fail;     /* a construct not understood: no literals at all */
 } litscan;
 
-static int
-fold(int c)
-{
-	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
-}
-
 static bool
 is_alnum(int c)
 {
@@ -352,7 +346,7 @@ atom(litscan *l, int depth, litseq *q)
 	if (kind == A_EMPTY)
 		return; /* an assertion, repeated or not, matches no text */
 	if (kind == A_BYTE)
-		b = (char)fold(c), set_one(all, &b, 1);
+		b = (char)ack__lower(c), set_one(all, &b, 1);
 	else if (kind == A_OTHER)
 		all->n = 0;
 	if (kind == A_GROUP && (n == Q_ONCE || n == Q_MORE)) {
@@ -751,7 +745,7 @@ lower_copy(char *low, const unsigned char *u, size_t from, size_t len)
 		memcpy(low + i, &x, sizeof x);
 	}
 	for (; i < len; i++)
-		low[i] = (char)((unsigned)(u[i] - 'A') < 26 ? u[i] + 32 : u[i]);
+		low[i] = (char)ack__lower(u[i]);
 }
 
 /* Mark with gen, in mark[key], the triples of low[i..len) (low[len]
