@@ -260,6 +260,16 @@ typedef struct ack_store ack_store;
 int ack_store_open(ack_store **out, const char *dir, unsigned flags,
     size_t mapsize, char *err, size_t errlen) ACK_WUR;
 void ack_store_close(ack_store *s);
+/*
+ * Group commit may wait.  Callers announce a write they are about to make
+ * with ack_store_expect(s, 1) (a message under way) and withdraw it with
+ * ack_store_expect(s, -1) once written or given up.  A commit then waits
+ * up to usec microseconds (0, the default: never) for the other announced
+ * writers to queue, so that fewer commits (fsyncs) serve the same writes;
+ * with no other writer announced it does not wait.
+ */
+void ack_store_set_commit_delay(ack_store *s, unsigned usec);
+void ack_store_expect(ack_store *s, int delta);
 /* Details of the calling thread's last failed call on a store
  * ("mdb_put: MDB_MAP_FULL ..."). */
 const char *ack_store_errmsg(const ack_store *s);
@@ -453,6 +463,7 @@ typedef struct ack_config {
 	bool log_verbose;
 	int64_t database_map_size; /* bytes */
 	bool group_commit;         /* GroupCommit */
+	int64_t commit_delay;      /* CommitDelay, milliseconds */
 	int64_t report_max_size;   /* bytes */
 	int64_t socket_backlog;
 	int64_t milter_timeout; /* seconds */

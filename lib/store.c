@@ -322,7 +322,13 @@ locks_init(ack_store *s)
 {
 	pthread_rwlock_init(&s->maplock, NULL);
 	pthread_mutex_init(&s->qlock, NULL);
+	pthread_condattr_t ca;
+
 	pthread_cond_init(&s->qcond, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->qarrive, &ca);
+	pthread_condattr_destroy(&ca);
 	s->qtail = &s->queue;
 }
 
@@ -371,6 +377,7 @@ ack_store_close(ack_store *s)
 	if (s->env)
 		mdb_env_close(s->env);
 	pthread_cond_destroy(&s->qcond);
+	pthread_cond_destroy(&s->qarrive);
 	pthread_mutex_destroy(&s->qlock);
 	pthread_rwlock_destroy(&s->maplock);
 	free(s->dir);

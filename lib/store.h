@@ -44,7 +44,11 @@ struct ack_store {
 	/* The write queue: qlock guards everything below it. */
 	pthread_mutex_t qlock;
 	pthread_cond_t qcond;
+	pthread_cond_t qarrive; /* a request was queued (see gather) */
 	struct wreq *queue, **qtail;
+	size_t queued;      /* requests in queue */
+	long expected;      /* writers announced (ack_store_expect) */
+	unsigned delay_us;  /* see ack_store_set_commit_delay */
 	bool leading; /* a thread is running a batch */
 	uint64_t commits, writes;
 };

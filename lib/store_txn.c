@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <lmdb.h>
 
@@ -157,6 +158,26 @@ batch_once(ack_store *s, struct wreq *batch)
 	return rc;
 }
 
+void
+ack_store_set_commit_delay(ack_store *s, unsigned usec)
+{
+	pthread_mutex_lock(&s->qlock);
+	s->delay_us = usec < 1000000 ? usec : 999999;
+	pthread_mutex_unlock(&s->qlock);
+}
+
+void
+ack_store_expect(ack_store *s, int delta)
+{
+	pthread_mutex_lock(&s->qlock);
+	s->expected += delta;
+	if (s->expected < 0)
+		s->expected = 0;
+	if (s->leading) /* one writer less to wait for */
+		pthread_cond_signal(&s->qarrive);
+	pthread_mutex_unlock(&s->qlock);
+}
+
 /* Run a batch; on a full map grow it once and run it again.  Committed? */
 static bool
 batch_run(ack_store *s, struct wreq *batch)
@@ -168,23 +189,50 @@ batch_run(ack_store *s, struct wreq *batch)
 	return rc == ACK_OK;
 }
 
+/*
+ * With qlock held, before a batch: when other writers were announced
+ * (ack_store_expect) and have not queued yet, wait up to the commit delay
+ * for them, so that they share this commit instead of each paying for
+ * one.  A lone writer never waits.
+ */
+static void
+gather(ack_store *s)
+{
+	struct timespec until;
+
+	if (s->delay_us == 0 || s->expected < 2 || (long)s->queued >= s->expected)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_nsec += (long)s->delay_us * 1000;
+	until.tv_sec += until.tv_nsec / 1000000000;
+	until.tv_nsec %= 1000000000;
+	while ((long)s->queued < s->expected &&
+	    pthread_cond_timedwait(&s->qarrive, &s->qlock, &until) == 0)
+		;
+}
+
 /* With qlock held: take a batch off the queue, run it, release its callers. */
 static void
 lead(ack_store *s)
 {
-	struct wreq *batch = s->queue, *next;
+	struct wreq *batch, *next;
 	uint64_t n = 0;
 	bool committed;
 
+	s->leading = true;
+	if (!(s->flags & ACK_STORE_NOGROUP))
+		gather(s);
+	batch = s->queue;
 	if (s->flags & ACK_STORE_NOGROUP) {
 		s->queue = batch->next;
 		batch->next = NULL;
+		s->queued--;
 	} else {
 		s->queue = NULL;
+		s->queued = 0;
 	}
 	if (s->queue == NULL)
 		s->qtail = &s->queue;
-	s->leading = true;
 	pthread_mutex_unlock(&s->qlock);
 	committed = batch_run(s, batch);
 	pthread_mutex_lock(&s->qlock);
@@ -218,6 +266,9 @@ ack__write_txn(ack_store *s, txn_fn fn, void *arg)
 	pthread_mutex_lock(&s->qlock);
 	*s->qtail = &r;
 	s->qtail = &r.next;
+	s->queued++;
+	if (s->leading) /* it may be gathering */
+		pthread_cond_signal(&s->qarrive);
 	while (!r.done) {
 		if (s->leading)
 			pthread_cond_wait(&s->qcond, &s->qlock);

@@ -179,6 +179,8 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 	m->null_sender = *sender == '\0';
 	m->outgoing = is_outgoing(ctx, c, m, sender);
 	free(sender);
+	if (m->outgoing)
+		msg_expect(m, true);
 	if (!m->outgoing && c->parser != NULL)
 		ack_parser_reset(c->parser);
 	return next(c, SMFIP_NR_MAIL);

@@ -275,6 +275,7 @@ open_store(const ack_config *cfg)
 	    (size_t)cfg->database_map_size, err, sizeof err);
 	if (rc != ACK_OK)
 		die("Database %s", err);
+	ack_store_set_commit_delay(ackd.store, (unsigned)cfg->commit_delay * 1000);
 }
 
 /* Write the pid file; its path (a copy: a reload frees the configuration)
@@ -396,6 +397,7 @@ reload(const char *path)
 		log_warn(NULL, "reload: Socket, Database, UserID and PidFile changes "
 		    "take effect at the next restart");
 	snap_install(s);
+	ack_store_set_commit_delay(ackd.store, (unsigned)s->cfg->commit_delay * 1000);
 	log_info(NULL, "reloaded %s: %u key(s), signing key %u, %zu pattern(s)",
 	    path, ack_keys_count(s->keys), ack_keys_signing_id(s->keys),
 	    ack_patterns_count(s->patterns));

@@ -69,6 +69,7 @@ struct msg {
 	size_t rcpt_other;  /* ... and the others */
 	char env_token[ACK_TOKEN_LEN + 1]; /* from a return address */
 	const char *skip_reason; /* why this outgoing message is not tracked */
+	bool expects;      /* its store write is announced (msg_expect) */
 };
 
 struct conn {
@@ -86,6 +87,7 @@ struct conn {
 sfsistat outgoing_eom(SMFICTX *ctx, struct msg *m, const char *qid);
 void strip_tracking(SMFICTX *ctx, const struct msg *m, const char *qid);
 void msg_free(struct msg *m);
+void msg_expect(struct msg *m, bool on);
 
 /* inbound.c */
 void inbound_rcpt(struct msg *m, const char *addr);

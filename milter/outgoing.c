@@ -27,11 +27,26 @@
 #include "milter.h"
 #include "mta.h"
 
+/*
+ * An outgoing message announces its store write from MAIL FROM until the
+ * write is done (ack_store_expect): a commit may then wait a moment
+ * (CommitDelay) for the other messages under way to share it.
+ */
+void
+msg_expect(struct msg *m, bool on)
+{
+	if (m->expects == on)
+		return;
+	m->expects = on;
+	ack_store_expect(ackd.store, on ? 1 : -1);
+}
+
 void
 msg_free(struct msg *m)
 {
 	if (m == NULL)
 		return;
+	msg_expect(m, false);
 	for (size_t i = 0; i < m->nrcpt; i++) {
 		free(m->rcpt[i].arg);
 		free(m->rcpt[i].addr);
@@ -277,14 +292,18 @@ outgoing_eom(SMFICTX *ctx, struct msg *m, const char *qid)
 	int rc;
 
 	if (m->skip_reason != NULL) {
+		msg_expect(m, false);
 		strip_tracking(ctx, m, qid);
 		return untracked(m, qid, m->skip_reason);
 	}
 	if ((rc = ack_token_make(m->snap->keys, time(NULL), token)) != ACK_OK) {
+		msg_expect(m, false);
 		strip_tracking(ctx, m, qid);
 		return untracked(m, qid, ack_strerror(rc));
 	}
-	if ((rc = record(m, token, qid, why, sizeof why)) != ACK_OK) {
+	rc = record(m, token, qid, why, sizeof why);
+	msg_expect(m, false);
+	if (rc != ACK_OK) {
 		if (rc == ACK_ENOMEM)
 			snprintf(why, sizeof why, "out of memory");
 		strip_tracking(ctx, m, qid);

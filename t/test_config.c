@@ -57,7 +57,7 @@ test_table(void)
 	const ack_config_key *k;
 	int bad = 0;
 
-	is_int(count_keys(), 23, "the table has 23 keys");
+	is_int(count_keys(), 24, "the table has 24 keys");
 	for (k = ack_config_keys(); k->name != NULL; k++) {
 		bool enumish = k->type == ACK_CT_ENUM || k->type == ACK_CT_WORD;
 
@@ -105,6 +105,7 @@ test_defaults(void)
 	ok(!c->log_verbose, "LogVerbose default no");
 	is_int(c->socket_backlog, 128, "SocketBacklog default");
 	is_int(c->milter_timeout, 300, "MilterTimeout default");
+	is_int(c->commit_delay, 5, "CommitDelay default 5 ms");
 	ack_config_free(c);
 }
 
@@ -130,7 +131,8 @@ static const char full_file[] =
 	"SyslogFacility LOCAL3\n"
 	"LogVerbose true\n"
 	"SocketBacklog 65535\n"
-	"MilterTimeout 1\n";
+	"MilterTimeout 1\n"
+	"CommitDelay 0\n";
 
 static void
 check_full(const ack_config *c)
@@ -172,6 +174,7 @@ check_full(const ack_config *c)
 	ok(c->log_verbose, "LogVerbose true");
 	is_int(c->socket_backlog, 65535, "SocketBacklog at its maximum");
 	is_int(c->milter_timeout, 1, "MilterTimeout at its minimum");
+	is_int(c->commit_delay, 0, "CommitDelay 0: never waits");
 }
 
 static char *
@@ -278,6 +281,7 @@ static const struct {
 	{ "SocketBacklog 65536\n", 1, "SocketBacklog: 65536 is above the maximum 65535" },
 	{ "MilterTimeout 99999999999999999999\n", 1, "MilterTimeout: \"99999999999999999999\" is too large" },
 	{ "MilterTimeout 86401\n", 1, "MilterTimeout: 86401 is above the maximum 86400" },
+	{ "CommitDelay 101\n", 1, "CommitDelay: 101 is above the maximum 100" },
 	{ "DatabaseMapSize 512k\n", 1, "DatabaseMapSize: 512k is below the minimum 1m" },
 	{ "DatabaseMapSize 2t\n", 1, "DatabaseMapSize: 2t is above the maximum 1t" },
 	{ "DatabaseMapSize 99999999999t\n", 1, "DatabaseMapSize: \"99999999999t\" is too large" },

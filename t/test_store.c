@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <lmdb.h>
@@ -1143,6 +1144,109 @@ test_group_commit(void)
 	gc_run("gc-off", ACK_STORE_NOGROUP);
 }
 
+/* ---------------------------------------------------------------- commit delay */
+
+#define CD_THREADS 4
+#define CD_PUTS 10
+
+struct cd_arg {
+	ack_store *s;
+	unsigned id, put_ok;
+};
+
+static double
+now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+/* One writer that starts 5 ms after the one before it and pauses 20 ms
+ * after each of its messages: on their own, they never meet. */
+static void *
+cd_worker(void *p)
+{
+	struct cd_arg *a = p;
+	ack_rcpt r = { .address = (char *)"cd@x.org", .dsn_state = ACK_DSN_PENDING };
+	struct timespec pause = { 0, 20 * 1000 * 1000 };
+	struct timespec stagger = { 0, (long)a->id * 5 * 1000 * 1000 };
+	ack_msg m;
+
+	ack_store_expect(a->s, 1); /* a writer under way, like a message */
+	nanosleep(&stagger, NULL);
+	for (unsigned i = 0; i < CD_PUTS; i++) {
+		fill_msg(&m, 9000 + a->id * 100 + i, "<cd@x.org>", 100);
+		a->put_ok += ack_store_put(a->s, &m, &r, 1) == ACK_OK;
+		nanosleep(&pause, NULL);
+	}
+	ack_store_expect(a->s, -1);
+	return NULL;
+}
+
+/* Writers that pause between writes rarely meet in a commit of their
+ * own accord; announced, with a commit delay, they share commits. */
+static void
+cd_concurrent(ack_store *s)
+{
+	struct cd_arg a[CD_THREADS];
+	pthread_t th[CD_THREADS];
+	ack_store_info before, after;
+	unsigned puts = 0;
+
+	ack_store_set_commit_delay(s, 100 * 1000);
+	is_int(ack_store_stat(s, &before), ACK_OK, "commit delay: stat");
+	for (unsigned t = 0; t < CD_THREADS; t++) {
+		a[t] = (struct cd_arg){ .s = s, .id = t };
+		if (pthread_create(&th[t], NULL, cd_worker, &a[t]) != 0)
+			a[t].s = NULL;
+	}
+	for (unsigned t = 0; t < CD_THREADS; t++) {
+		if (a[t].s != NULL)
+			pthread_join(th[t], NULL);
+		puts += a[t].put_ok;
+	}
+	is_int(ack_store_stat(s, &after), ACK_OK, "commit delay: stat");
+	is_int(puts, CD_THREADS * CD_PUTS, "commit delay: every put committed");
+	printf("# commit delay: %llu writes in %llu commits\n",
+	    (unsigned long long)(after.writes - before.writes),
+	    (unsigned long long)(after.commits - before.commits));
+	ok((after.commits - before.commits) * 2 <= after.writes - before.writes,
+	    "commit delay: staggered writers share commits (at most 1 per 2 writes)");
+}
+
+static void
+test_commit_delay(void)
+{
+	ack_store *s = open_store("cd", ACK_STORE_CREATE, 0);
+	ack_rcpt r = { .address = (char *)"cd@x.org", .dsn_state = ACK_DSN_PENDING };
+	ack_store_info before, after;
+	ack_msg m;
+	double t0, ms;
+
+	ok(s != NULL, "commit delay: open");
+	if (s == NULL)
+		return;
+	/* a lone writer: were it to wait, 3 writes would take 3 s */
+	ack_store_set_commit_delay(s, 999999);
+	ack_store_expect(s, 1);
+	is_int(ack_store_stat(s, &before), ACK_OK, "commit delay: stat");
+	t0 = now_ms();
+	for (unsigned i = 0; i < 3; i++) {
+		fill_msg(&m, 8000 + i, "<lone@x.org>", 100);
+		is_int(ack_store_put(s, &m, &r, 1), ACK_OK, "commit delay: lone put %u", i);
+	}
+	ms = now_ms() - t0;
+	ack_store_expect(s, -1);
+	ok(ms < 900, "commit delay: a lone writer does not wait (%.0f ms for 3 puts)", ms);
+	is_int(ack_store_stat(s, &after), ACK_OK, "commit delay: stat");
+	is_int(after.commits - before.commits, 3,
+	    "commit delay: a lone writer's writes commit one by one");
+	cd_concurrent(s);
+	ack_store_close(s);
+}
+
 /* ---------------------------------------------------------------- main */
 
 int
@@ -1179,6 +1283,7 @@ main(void)
 	test_apply();
 	test_evtok();
 	test_group_commit();
+	test_commit_delay();
 	free(bigdiag);
 	rm_tree(topdir);
 	return tap_done();
