@@ -2,11 +2,13 @@
 # t/bench-mta.sh - end-to-end throughput of the loopback Postfix with and
 # without ackmilter (make bench; not part of make check).  Needs root.
 #
-#   sh t/bench-mta.sh [--quick] [--rounds N] [--messages N] [--cases "A B"]
+#   sh t/bench-mta.sh [--quick] [--reuse] [--rounds N] [--messages N] [--cases "A B"]
 #
 # One Postfix (t/lib/postfix.sh) with a submission service per case, all
 # relaying to smtp-sink; smtp-source sends N messages over 10 sessions to
-# each case in turn, and the cases are interleaved for several rounds
+# each case in turn (one message per SMTP session; with --reuse each of
+# the 10 sessions carries many: the MTA then keeps its milter connections,
+# and what is left is the per-message cost), and the cases are interleaved for several rounds
 # (the machine is noisy: the table shows medians).  A run ends when the
 # queue is empty, so a message counts once the sink has it (and, for
 # "dsn", once its DSN went back through the milter).  Cases:
@@ -21,7 +23,9 @@
 #            (next hop smtp-sink -N) that comes back through the milter
 #   inbound  mail on the inbound port: not tagged, not a report
 # ackmilter's CPU per message comes from /proc/PID/stat (utime + stime)
-# before and after each run.  Then the accounting: every message sent is
+# before and after each run, and its store commits per message from the
+# store's last transaction id (mdb_stat, when lmdb-utils is installed).
+# Then the accounting: every message sent is
 # delivered, every tagged message has its record, every DSN is absorbed.
 # Exit status 1 when the accounting fails (the targets are only shown).
 
@@ -33,15 +37,17 @@
 ROUNDS=5
 MSGS=2000
 SESSIONS=10
+REUSE=
 ALL_CASES="none null tag tag-nogc tag-inet dsn inbound"
 CASES=$ALL_CASES
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) ROUNDS=2 MSGS=400 ;;
+	--reuse) REUSE=-d ;;
 	--rounds) ROUNDS=$2; shift ;;
 	--messages) MSGS=$2; shift ;;
 	--cases) CASES=$2; shift ;;
-	*) echo "usage: $0 [--quick] [--rounds N] [--messages N] [--cases \"A B\"]" >&2
+	*) echo "usage: $0 [--quick] [--reuse] [--rounds N] [--messages N] [--cases \"A B\"]" >&2
 	    exit 2 ;;
 	esac
 	shift
@@ -264,23 +270,41 @@ now_ns() {
 	date +%s%N
 }
 
+# db_of CASE: the store CASE writes to (none for the others).
+db_of() {
+	case $1 in
+	tag | dsn) echo "$D/db-tag" ;; tag-nogc) echo "$D/db-nogc" ;;
+	tag-inet) echo "$D/db-inet" ;;
+	esac
+}
+
+# txn_of DB: the last transaction id of the store DB, or nothing.
+txn_of() {
+	[ -n "$1" ] && command -v mdb_stat >/dev/null 2>&1 || return 0
+	mdb_stat -e "$1" 2>/dev/null | sed -n 's/.*Last transaction ID: *//p'
+}
+
 # run CASE: send MSGS messages, wait for the queue to drain; append
-# "case rate cpu_ms_per_msg" to $D/results.
+# "case rate cpu_ms_per_msg commits_per_msg" to $D/results.
 run() {
 	r_pid=$(pid_of "$1")
+	r_db=$(db_of "$1")
 	wait_for 120 "an empty queue before $1" queue_empty
+	x0=$(txn_of "$r_db")
 	c0=$(cpu_ticks "$r_pid")
 	t0=$(now_ns)
-	/usr/sbin/smtp-source -s "$SESSIONS" -m "$MSGS" -l 2000 \
+	/usr/sbin/smtp-source $REUSE -s "$SESSIONS" -m "$MSGS" -l 2000 \
 	    -f "$1@local.test" -t "$(rcpt_of "$1")" "127.0.0.1:$(port_of "$1")" \
 	    >>"$D/source.log" 2>&1 || fail "smtp-source to $1 failed"
 	poll_for 300 x queue_empty || fail "$1: the queue did not drain"
 	t1=$(now_ns)
 	c1=$(cpu_ticks "$r_pid")
+	x1=$(txn_of "$r_db")
 	awk -v c="$1" -v n="$MSGS" -v t="$((t1 - t0))" -v k="$((c1 - c0))" \
-	    -v hz="$HZ" -v p="$r_pid" 'BEGIN {
-		printf "%s %.1f %s\n", c, n / (t / 1e9),
-		    p == "" ? "-" : sprintf("%.3f", k * 1000 / hz / n) }' \
+	    -v hz="$HZ" -v p="$r_pid" -v x0="$x0" -v x1="$x1" 'BEGIN {
+		printf "%s %.1f %s %s\n", c, n / (t / 1e9),
+		    p == "" ? "-" : sprintf("%.3f", k * 1000 / hz / n),
+		    x0 == "" || x1 == "" ? "-" : sprintf("%.2f", (x1 - x0) / n) }' \
 	    >>"$D/results"
 	printf '%-9s %s\n' "$1" "$(tail -n 1 "$D/results" | cut -d' ' -f2-)"
 }
@@ -301,10 +325,11 @@ med_of() {
 table() {
 	echo
 	echo "medians of $ROUNDS interleaved rounds, $MSGS messages each," \
-	    "$SESSIONS sessions:"
-	printf '%-9s %9s %12s\n' case "msg/s" "cpu ms/msg"
+	    "$SESSIONS sessions${REUSE:+ (reused: many messages each)}:"
+	printf '%-9s %9s %12s %14s\n' case "msg/s" "cpu ms/msg" "commits/msg"
 	for c in $CASES; do
-		printf '%-9s %9s %12s\n' "$c" "$(med_of "$c" 2)" "$(med_of "$c" 3)"
+		printf '%-9s %9s %12s %14s\n' "$c" "$(med_of "$c" 2)" \
+		    "$(med_of "$c" 3)" "$(med_of "$c" 4)"
 	done
 }
 
@@ -391,7 +416,8 @@ targets() {
 	awk -v b="$(med_of null 2)" -v c="$(med_of tag 2)" \
 	    -v n="$(med_of tag-nogc 2)" -v i="$(med_of tag-inet 2)" \
 	    -v cpu="$(med_of tag 3)" -v inb="$(med_of inbound 3)" \
-	    -v ncpu="$(med_of tag-nogc 3)" -v ncost="$(med_of null 3)" '
+	    -v ncpu="$(med_of tag-nogc 3)" -v ncost="$(med_of null 3)" \
+	    -v cm="$(med_of tag 4)" -v ncm="$(med_of tag-nogc 4)" '
 	function pct(x, y) { return x == "-" || y == "-" ? "-" : sprintf("%.1f %%", 100 * x / y) }
 	function ok(c) { return c ? "ok" : "MISSED" }
 	function above(x, y) { return x == "-" || y == "-" ? "-" : sprintf("%.3f", x - y) }
@@ -408,8 +434,8 @@ targets() {
 		    ncost, above(cpu, ncost), above(inb, ncost)
 		printf "  tag-inet / tag msg/s    %8s  (no Nagle stall: >= 75 %%)  %s\n",
 		    pct(i, c), (i == "-" || c == "-" ? "-" : ok(i >= 0.75 * c))
-		printf "  group commit yes / no   %8s msg/s, cpu %s / %s ms per message\n",
-		    pct(c, n), cpu, ncpu
+		printf "  group commit yes / no   %8s msg/s, cpu %s / %s ms, commits %s / %s per message\n",
+		    pct(c, n), cpu, ncpu, cm, ncm
 	}'
 }
 
