@@ -28,6 +28,7 @@
 static struct conn *
 conn_of(SMFICTX *ctx)
 {
+	atomic_fetch_add_explicit(&ackd.calls, 1, memory_order_relaxed);
 	return smfi_getpriv(ctx);
 }
 

@@ -36,6 +36,7 @@ struct ackd ackd;
 static pthread_mutex_t snap_mutex = PTHREAD_MUTEX_INITIALIZER;
 
 #define STOP_WAIT 10 /* seconds a stop waits for messages in progress */
+#define STOP_QUIET 25 /* ... unless no callback came for that many 20 ms ticks */
 
 static int verdict_fd = -1; /* pipe to the waiting parent, when detached */
 static int signal_pipe[2] = { -1, -1 };
@@ -531,25 +532,40 @@ serve(const char *path)
 
 /*
  * The listener is closed, but connections the MTA opened before may be in
- * the middle of a message.  Wait for them (up to STOP_WAIT seconds) before
- * the store is closed.  False when some are still running: then the
- * process exits with the store open (LMDB needs no close to stay
- * consistent; their uncommitted work is lost and the MTA applies its
- * default action to them).
+ * the middle of a message.  Wait for them (up to STOP_WAIT seconds, and
+ * only while callbacks still come: after STOP_QUIET ticks without one,
+ * nothing more is coming for them, as when libmilter's worker pool has
+ * already stopped taking work) before the store is closed.  False when
+ * some are still in progress: then the process exits with the store open
+ * (LMDB needs no close to stay consistent; their uncommitted work is lost
+ * and the MTA applies its default action to them).
  */
 static bool
 wait_idle(void)
 {
 	struct timespec tick = { 0, 20 * 1000 * 1000 };
-	unsigned n;
+	unsigned n, calls, quiet = 0;
+	int i;
 
 	atomic_store(&ackd.stopping, true); /* messages starting now pass */
 	if ((n = atomic_load(&ackd.busy)) == 0)
 		return true;
 	log_info(NULL, "waiting for %u message(s) in progress", n);
-	for (int i = 0; i < STOP_WAIT * 50 && (n = atomic_load(&ackd.busy)) > 0; i++)
+	calls = atomic_load(&ackd.calls);
+	for (i = 0; i < STOP_WAIT * 50 && quiet < STOP_QUIET &&
+	    (n = atomic_load(&ackd.busy)) > 0; i++) {
+		unsigned now;
+
 		nanosleep(&tick, NULL);
-	if (n > 0)
+		now = atomic_load(&ackd.calls);
+		quiet = now == calls ? quiet + 1 : 0;
+		calls = now;
+	}
+	n = atomic_load(&ackd.busy);
+	if (n > 0 && quiet >= STOP_QUIET)
+		log_warn(NULL, "%u message(s) still in progress, but nothing came "
+		    "for them in %d ms: exiting without them", n, STOP_QUIET * 20);
+	else if (n > 0)
 		log_warn(NULL, "%u message(s) still in progress after %d s: "
 		    "exiting without them", n, STOP_WAIT);
 	return n == 0;

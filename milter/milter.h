@@ -35,6 +35,7 @@ struct ackd {
 	struct snap *snap; /* the current snapshot; see snap_get() */
 	ack_store *store;  /* one handle for all threads (thread-safe) */
 	atomic_uint busy;  /* messages between MAIL and their end */
+	atomic_uint calls; /* callbacks entered: a stop sees the MTA still busy */
 	atomic_bool stopping; /* set before the store closes: new messages pass */
 };
 extern struct ackd ackd;
