@@ -320,10 +320,10 @@ env_open(ack_store *s, size_t mapsize)
 static void
 locks_init(ack_store *s)
 {
-	pthread_rwlock_init(&s->maplock, NULL);
-	pthread_mutex_init(&s->qlock, NULL);
 	pthread_condattr_t ca;
 
+	pthread_rwlock_init(&s->maplock, NULL);
+	pthread_mutex_init(&s->qlock, NULL);
 	pthread_cond_init(&s->qcond, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
