@@ -336,9 +336,10 @@ sink_file() {
 	    head -n 1
 }
 
-# vmail_file DOMAIN MESSAGE-ID: the maildir file holding that Message-ID.
+# vmail_file DOMAIN MESSAGE-ID: the maildir file holding that Message-ID
+# (delivered: not one virtual(8) is still writing in tmp/).
 vmail_file() {
-	grep -r -l -i "^Message-ID: *<$2>" "$PF_DIR/vmail/$1" 2>/dev/null |
+	grep -r -l -i --exclude-dir=tmp "^Message-ID: *<$2>" "$PF_DIR/vmail/$1" 2>/dev/null |
 	    head -n 1
 }
 

@@ -249,7 +249,9 @@ sm_not_queued() {
 
 # mbox_file USER PATTERN: the local delivery for USER with a line PATTERN.
 mbox_file() {
-	grep -l -r -e "$2" "$SM_DIR/mbox/$1" 2>/dev/null | head -n 1
+	# (not the *.tmp that sm-deliver.sh is still writing: it is renamed
+	# the moment it is complete)
+	grep -l -r --exclude='*.tmp' -e "$2" "$SM_DIR/mbox/$1" 2>/dev/null | head -n 1
 }
 
 # sm_dump_logs: what a failing test shows.
