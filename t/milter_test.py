@@ -5,16 +5,29 @@ Run by t/milter.test, which starts the daemon with a known configuration
 (SubmissionDaemons ORIGINATING, InternalHosts 10.9.0.0/16, ReturnPath
 bounces+%t@example.org, AuthenticatedOutgoing yes).  Each test is one
 function; the output is "ok N - name" / "not ok N - name" lines and a
-final "N passed, N failed".  Exit 1 on any failure.
+final "N passed, N failed".  Exit 1 on any failure.  --mode picks the
+tests for the daemon's configuration (t/milter.test writes it):
+
+    main     the configuration above (ReadReceipts and ReportAction default)
+    rr       ReadReceipts always
+    keep     ReadReceipts keep
+    never    ReadReceipts never
+    noret    ReturnPath unset or empty: the envelope sender is kept
+    tcp      Socket inet:PORT@127.0.0.1 (--pid: the daemon, whose accepted
+             connection must have TCP_NODELAY)
+    pass     ReportAction pass
+    hold     ReportAction hold
 
     milter_test.py --socket unix:DIR/sock --ackctl PATH --config FILE \
-        --db DIR [--mode main|rr]
+        --db DIR [--mode MODE] [--pid PID]
 """
 
 import argparse
+import ctypes
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -34,6 +47,10 @@ SEQ = [0]           # Message-ID counter
 
 class Fail(Exception):
     """A failed expectation; the message says what differed."""
+
+
+class Skip(Exception):
+    """The test cannot run here; the message says why."""
 
 
 def check(cond, what):
@@ -450,13 +467,291 @@ def t_read_receipts_always():
     c.quit()
 
 
+# ------------------------------------------------------------ read receipts
+# ReadReceipts keep: only a Disposition-Notification-To that the client set
+# is recorded (MDN pending), none is added; never: none added, none
+# recorded, whatever the client set.  The modifications are checked exactly
+# (check_outgoing), so an added Disposition-Notification-To fails them.
+
+DNT = ("Disposition-Notification-To", "Alice <alice@example.org>")
+
+
+def show(tok):
+    """ackctl show --json TOKEN, parsed."""
+    rc, out, err = ackctl("-d", OPT.db, "show", "--json", tok)
+    check(rc == 0, "ackctl show --json %s exit %d: %s%s" % (tok, rc, out,
+                                                            err))
+    return json.loads(out)
+
+
+def side_states(doc, side):
+    """{address: state} of one side ("dsn" or "mdn") of each recipient."""
+    return {r["address"]: r[side]["state"] for r in doc["recipients"]}
+
+
+def check_mdn_side(rcpts, client_dnt, want):
+    c = session(daemon="ORIGINATING")
+    mid = msgid()
+    extra = [DNT] if client_dnt else []
+    res = c.message("<alice@example.org>", rcpts, headers(mid, extra), BODY)
+    tok = check_outgoing(res, rcpts, mid)
+    c.quit()
+    doc = show(tok)
+    check(doc.get("read_receipt_requested") is (want == "pending"),
+          "read_receipt_requested %r, want %r"
+          % (doc.get("read_receipt_requested"), want == "pending"))
+    got = side_states(doc, "mdn")
+    check(got == {a.strip("<>"): want for a in rcpts},
+          "mdn states %r, want all %r" % (got, want))
+
+
+def t_keep_client_dnt_recorded():
+    check_mdn_side(RCPT2, True, "pending")
+
+
+def t_keep_no_dnt_none():
+    check_mdn_side(RCPT2, False, "none")
+
+
+def t_never_client_dnt_not_recorded():
+    check_mdn_side(RCPT2, True, "none")
+
+
+def t_never_no_dnt_none():
+    check_mdn_side(RCPT1, False, "none")
+
+
+# ------------------------------------------------------------ no ReturnPath
+# ReturnPath unset or empty: CHGFROM names the client's own envelope
+# sender, verbatim, and still carries RET= and ENVID=<token>.
+
+def check_sender_kept(sender, mail_args, ret):
+    c = session(daemon="ORIGINATING")
+    mid = msgid()
+    res = c.message(sender, RCPT2, headers(mid), BODY, mail_args=mail_args)
+    c.quit()
+    final_ok(res)
+    e = res.of("e")
+    check(len(e) == 1, "want one CHGFROM, got %r" % (res.mods,))
+    m = re.match(r"^RET=%s ENVID=([a-z2-7]{40})$" % ret, e[0][2] or "")
+    check(e[0][1] == sender and m,
+          "CHGFROM %r, want (%r, 'RET=%s ENVID=<token>')" % (e[0], sender,
+                                                            ret))
+    tok = m.group(1)
+    want = [("e", sender, "RET=%s ENVID=%s" % (ret, tok))]
+    for a in RCPT2:
+        want += [("-", a), ("2", a, rcpt_args(a, ()))]
+    want.append(("h", HDR, tok))
+    got = [m if m[0] != "h" else (m[0], m[1], m[2].strip())
+           for m in res.mods]
+    check(got == want, "modifications differ:\n  got  %r\n  want %r"
+          % (res.mods, want))
+    check_store(tok, RCPT2, mid)
+    doc = show(tok)
+    check(doc.get("sender") == sender.strip("<>") and
+          doc.get("ret") == ret,
+          "store sender %r ret %r, want %r %r" % (doc.get("sender"),
+                                                  doc.get("ret"),
+                                                  sender.strip("<>"), ret))
+    return tok
+
+
+def t_noret_sender_kept():
+    check_sender_kept("<alice@example.org>", (), "HDRS")
+
+
+def t_noret_sender_kept_verbatim_ret_full():
+    check_sender_kept("<Dave.Smith+x@Example.COM>", ["RET=FULL"], "FULL")
+
+
+def t_noret_report_to_sender_delivered():
+    # With no return address, a DSN comes back to the sender itself: it is
+    # recorded (through its Original-Envelope-Id) and delivered, marked.
+    tok = check_sender_kept("<alice@example.org>", (), "HDRS")
+    res = send_dsn(tok, "<alice@example.org>")
+    final_ok(res)
+    want = [("h", "ack-report", "kind=dsn; token=%s; recorded=yes" % tok)]
+    check(norm_mods(res.mods) == want, "report modifications %r, want %r"
+          % (res.mods, want))
+    check_dsn_recorded(tok)
+
+
+# ------------------------------------------------------------ reports
+# A DSN for a message the store knows, addressed to its signed return
+# address: recorded, then discarded (the default), passed with an
+# Ack-Report header, or held, per ReportAction.
+
+def dsn(token, rcpt, action="delivered", status="2.0.0"):
+    body = ("--B\r\nContent-Type: text/plain\r\n\r\nYour message.\r\n\r\n"
+            "--B\r\nContent-Type: message/delivery-status\r\n\r\n"
+            "Reporting-MTA: dns; mx.example.net\r\n"
+            "Original-Envelope-Id: %s\r\n\r\n"
+            "Final-Recipient: rfc822; %s\r\nAction: %s\r\nStatus: %s\r\n"
+            "Remote-MTA: dns; mx.example.net\r\n\r\n--B--\r\n"
+            % (token, rcpt, action, status))
+    hdrs = [("From", "MAILER-DAEMON@example.net"),
+            ("To", "bounces@example.org"),
+            ("Subject", "Delivery Status Notification"),
+            ("Date", "Thu, 26 Nov 2026 06:01:00 +0000"),
+            ("Message-ID", msgid()),
+            ("MIME-Version", "1.0"),
+            ("Content-Type", "multipart/report; report-type=delivery-status;"
+             ' boundary="B"')]
+    return hdrs, body.encode()
+
+
+def tracked(rcpts):
+    """An outgoing message with the signed return path; its token."""
+    c = session(daemon="ORIGINATING")
+    mid = msgid()
+    tok = check_outgoing(c.message("<alice@example.org>", rcpts,
+                                   headers(mid), BODY), rcpts, mid)
+    c.quit()
+    return tok
+
+
+def send_dsn(tok, rcpt_to=None):
+    """A null-sender DSN (bob@example.net delivered) from outside."""
+    c = session(addr="192.0.2.7", daemon="smtpd-in")
+    hdrs, body = dsn(tok, "bob@example.net")
+    res = c.message("<>", [rcpt_to or "<bounces+%s@example.org>" % tok],
+                    hdrs, body, eom_macros={"i": "RPT%d" % SEQ[0]})
+    c.quit()
+    return res
+
+
+def check_dsn_recorded(tok):
+    doc = show(tok)
+    dsns = {r["address"]: r["dsn"] for r in doc["recipients"]}
+    bob = dsns.get("bob@example.net") or {}
+    check(bob.get("state") == "delivered" and bob.get("status") == "2.0.0",
+          "bob's dsn %r, want delivered 2.0.0" % (bob,))
+    others = {a: d["state"] for a, d in dsns.items() if a != "bob@example.net"}
+    check(all(v == "pending" for v in others.values()),
+          "the other recipients changed: %r" % (others,))
+
+
+def t_report_discard_default():
+    tok = tracked(RCPT2)
+    res = send_dsn(tok)
+    check(res.stage == "E" and res.reply == ("d",) and not res.mods,
+          "want discard at end of message and no modification, got %r"
+          % (res,))
+    check_dsn_recorded(tok)
+
+
+def t_report_pass_header():
+    tok = tracked(RCPT2)
+    res = send_dsn(tok)
+    final_ok(res)
+    want = [("h", "ack-report", "kind=dsn; token=%s; recorded=yes" % tok)]
+    check(norm_mods(res.mods) == want, "modifications %r, want %r"
+          % (res.mods, want))
+    check(res.of("h")[0][1] == "Ack-Report", "header name %r, want "
+          "Ack-Report" % res.of("h")[0][1])
+    check_dsn_recorded(tok)
+
+
+def t_report_hold_quarantine():
+    tok = tracked(RCPT2)
+    res = send_dsn(tok)
+    final_ok(res)
+    want = [("q", "ackmilter: report recorded, held by ReportAction")]
+    check(res.mods == want, "modifications %r, want %r" % (res.mods, want))
+    check_dsn_recorded(tok)
+
+
+# ------------------------------------------------------------ inet socket
+# Linux gives an accepted socket the listener's TCP_NODELAY.  The daemon's
+# side of our connection is fetched with pidfd_getfd(2) (root, or the same
+# user with ptrace allowed) and asked directly.
+
+SYS_PIDFD_GETFD = 438  # the same number on every Linux architecture
+
+
+def daemon_fd_of(pid, port, peer_port):
+    """The daemon's fd number for the TCP connection port <- peer_port."""
+    inodes = set()
+    for table in ("tcp", "tcp6"):
+        try:
+            with open("/proc/%d/net/%s" % (pid, table)) as f:
+                rows = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            col = row.split()
+            if (int(col[1].rsplit(":", 1)[1], 16) == port and
+                    int(col[2].rsplit(":", 1)[1], 16) == peer_port):
+                inodes.add("socket:[%s]" % col[9])
+    check(inodes, "no TCP connection %d <- %d in /proc/%d/net"
+          % (port, peer_port, pid))
+    for name in os.listdir("/proc/%d/fd" % pid):
+        try:
+            if os.readlink("/proc/%d/fd/%s" % (pid, name)) in inodes:
+                return int(name)
+        except OSError:
+            continue
+    raise Fail("the daemon (pid %d) holds no fd for its side of our "
+               "connection %s" % (pid, sorted(inodes)))
+
+
+def borrow_fd(pid, fd):
+    """A duplicate of another process's fd (pidfd_getfd), or Skip."""
+    if not hasattr(os, "pidfd_open"):
+        raise Skip("os.pidfd_open needs Python 3.9")
+    libc = ctypes.CDLL(None, use_errno=True)
+    pidfd = os.pidfd_open(pid)
+    try:
+        dup = libc.syscall(SYS_PIDFD_GETFD, pidfd, fd, 0)
+        err = ctypes.get_errno()
+    finally:
+        os.close(pidfd)
+    if dup < 0:
+        raise Skip("pidfd_getfd of the daemon's socket: %s (needs Linux "
+                   "5.6 and root or ptrace rights)" % os.strerror(err))
+    return dup
+
+
+def t_tcp_nodelay():
+    check(OPT.pid, "--pid (the daemon's) is needed in tcp mode")
+    m = re.match(r"^inet6?:(\d+)", OPT.socket)
+    check(m, "socket %r is not inet" % OPT.socket)
+    c = session(daemon="ORIGINATING")  # negotiated: the daemon accepted
+    fd = daemon_fd_of(OPT.pid, int(m.group(1)), c.sock.getsockname()[1])
+    dup = borrow_fd(OPT.pid, fd)
+    s = socket.socket(fileno=dup)
+    try:
+        on = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    finally:
+        s.close()
+    check(on != 0, "TCP_NODELAY is off on the daemon's accepted socket "
+          "(its fd %d)" % fd)
+    mid = msgid()
+    check_outgoing(c.message("<alice@example.org>", RCPT1, headers(mid), BODY),
+                   RCPT1, mid)
+    c.quit()
+
+
 MAIN = [t_outgoing_daemon_name, t_outgoing_auth, t_outgoing_internal_hosts,
         t_inbound_untouched, t_inbound_forged_header,
         t_null_sender_not_tagged, t_client_notify_orcpt_kept,
         t_ret_full_kept, t_two_messages_one_connection,
         t_abort_then_new_message, t_orcpt_xtext, t_8bit_and_huge_headers,
-        t_outgoing_replaces_old_header, t_exact_order]
-RR = [t_read_receipts_always]
+        t_outgoing_replaces_old_header, t_exact_order,
+        t_report_discard_default]
+MODES = {
+    "main": MAIN,
+    "rr": [t_read_receipts_always],
+    "keep": [t_keep_client_dnt_recorded, t_keep_no_dnt_none],
+    "never": [t_never_client_dnt_not_recorded, t_never_no_dnt_none],
+    "noret": [t_noret_sender_kept, t_noret_sender_kept_verbatim_ret_full,
+              t_noret_report_to_sender_delivered],
+    "tcp": [t_tcp_nodelay, t_outgoing_daemon_name, t_exact_order,
+            t_client_notify_orcpt_kept, t_two_messages_one_connection,
+            t_inbound_untouched, t_report_discard_default],
+    "pass": [t_report_pass_header],
+    "hold": [t_report_hold_quarantine],
+}
 
 
 def run(tests):
@@ -465,6 +760,9 @@ def run(tests):
         name = t.__name__[2:]
         try:
             t()
+        except Skip as e:
+            passed += 1
+            print("ok %d - %s # SKIP %s" % (n, name, e))
         except Exception as e:  # a crash in one test fails only that test
             failed += 1
             print("not ok %d - %s" % (n, name))
@@ -488,11 +786,12 @@ def main():
     ap.add_argument("--ackctl", required=True)
     ap.add_argument("--config", required=True)
     ap.add_argument("--db", required=True)
-    ap.add_argument("--mode", choices=("main", "rr"), default="main")
+    ap.add_argument("--mode", choices=sorted(MODES), default="main")
+    ap.add_argument("--pid", type=int, help="the daemon's pid (tcp mode)")
     ap.add_argument("--timeout", type=float, default=10.0)
     ap.add_argument("--only", help="run only tests whose name contains this")
     OPT = ap.parse_args()
-    tests = MAIN if OPT.mode == "main" else RR
+    tests = MODES[OPT.mode]
     if OPT.only:
         tests = [t for t in tests if OPT.only in t.__name__]
     return run(tests)
