@@ -26,6 +26,11 @@ int ack__buf_reserve(ack_buf *b, size_t n);
 /* ASCII case-insensitive compare of n bytes / of strings. */
 int ack__strncasecmp(const char *a, const char *b, size_t n);
 int ack__strcasecmp(const char *a, const char *b);
+/* store_msg.c: the token of the message with this Message-ID, by the
+ * Message-ID index alone (ack_store_lookup also takes tokens and queue
+ * ids); what a read receipt's Original-Message-ID may name. */
+int ack__store_lookup_msgid(ack_store *s, const char *msgid,
+    char token[ACK_TOKEN_LEN + 1]);
 
 /* ASCII lowercase of c (a byte value), as in the C locale. */
 static inline int

@@ -69,12 +69,16 @@ ack_store_absorb(ack_store *s, const ack_keys *keys, const ack_report *r,
     const char *envelope_token, int64_t now, char token[ACK_TOKEN_LEN + 1],
     const char **where, ack_apply_result *res)
 {
-	int rc = ack_report_token(r, envelope_token, keys, token, where);
+	int rc;
 
+	if (r == NULL)
+		return ACK_EINVAL;
+	rc = ack_report_token(r, envelope_token, keys, token, where);
 	if (rc == ACK_ENOTFOUND && r->kind == ACK_KIND_MDN &&
 	    r->original_message_id != NULL) {
-		*where = "message-id";
-		rc = ack_store_lookup(s, r->original_message_id, token);
+		if (where != NULL)
+			*where = "message-id";
+		rc = ack__store_lookup_msgid(s, r->original_message_id, token);
 	}
 	if (rc != ACK_OK)
 		return rc;

@@ -333,6 +333,7 @@ index_find(ack_store *s, MDB_txn *txn, MDB_dbi dbi, const char *key,
 struct lookup_arg {
 	const char *what;
 	char *token;
+	bool msgid_only; /* the Message-ID index alone */
 };
 
 static int
@@ -343,16 +344,17 @@ lookup_txn(ack_store *s, MDB_txn *txn, void *arg)
 	MDB_val k = { ACK_TOKEN_LEN, canon }, v;
 	int rc;
 
-	if (ack_token_canon(a->what, strlen(a->what), canon) == ACK_OK &&
+	if (!a->msgid_only &&
+	    ack_token_canon(a->what, strlen(a->what), canon) == ACK_OK &&
 	    mdb_get(txn, s->msg, &k, &v) == 0) {
 		memcpy(a->token, canon, sizeof canon);
 		return ACK_OK;
 	}
 	rc = index_find(s, txn, s->msgid, key, ack__msgid_key(a->what, key), a->token);
-	if (rc == ACK_ENOTFOUND)
+	if (rc == ACK_ENOTFOUND && !a->msgid_only)
 		rc = index_find(s, txn, s->qid, key, ack__qid_key(a->what, key), a->token);
 	if (rc == ACK_ENOTFOUND)
-		ack__seterr(ERRBUF,
+		ack__seterr(ERRBUF, a->msgid_only ? "no message with Message-ID \"%.80s\"" :
 		    "no message with token, Message-ID or queue id \"%.80s\"", a->what);
 	return rc;
 }
@@ -360,10 +362,21 @@ lookup_txn(ack_store *s, MDB_txn *txn, void *arg)
 int
 ack_store_lookup(ack_store *s, const char *what, char token[ACK_TOKEN_LEN + 1])
 {
-	struct lookup_arg a = { what, token };
+	struct lookup_arg a = { what, token, false };
 
 	if (what == NULL)
 		return ack__bad_arg(s, "ack_store_lookup: nothing to look up");
+	return ack__read_txn(s, lookup_txn, &a);
+}
+
+/* A report must not reach a message through its queue id (short, and
+ * seen in Received fields) nor through a bare token (not signed here). */
+int
+ack__store_lookup_msgid(ack_store *s, const char *msgid,
+    char token[ACK_TOKEN_LEN + 1])
+{
+	struct lookup_arg a = { msgid, token, true };
+
 	return ack__read_txn(s, lookup_txn, &a);
 }
 

@@ -75,7 +75,11 @@ def load_results(fp):
 
 
 def detected(kind, got):
-    if kind in ("mdn", "arf"):
+    """Per-kind detection, as the report-parser issue counts it: a dsn,
+    mdn or arf file must come out as that very kind (a DSN reported as
+    an MDN, an ARF or a non-standard bounce is not "DSN detection"); a
+    non-standard bounce as any report kind."""
+    if kind in ("dsn", "mdn", "arf"):
         return got == kind
     return got in REPORT_KINDS
 
@@ -177,8 +181,10 @@ def overall_files(files, res, o):
     for name, kind in files.items():
         got = (res.get(name) or {}).get("kind", "missing")
         if kind in ("dsn", "bounce-nonstd"):
+            # PEERS.md's (a): reported as a report of any kind, as the
+            # corpus README scores it and the peers were measured
             o.det_n += 1
-            o.det += detected(kind, got)
+            o.det += got in REPORT_KINDS
         elif kind in ("other", "autoreply"):
             o.fp_n += 1
             o.fp += got in REPORT_KINDS
