@@ -210,13 +210,34 @@ ack__field_word(const char *v)
 	return w;
 }
 
-/* MDN disposition type: the word after ';' ("action/mode; type/mod"). */
+/* v past blanks and RFC 5322 comments, "(read)", nested or not; an
+ * unclosed comment runs to the end. */
+static const char *
+skip_cfws(const char *v)
+{
+	int depth = 0;
+
+	for (; *v; v++) {
+		if (*v == '(')
+			depth++;
+		else if (*v == ')' && depth > 0)
+			depth--;
+		else if (*v == '\\' && depth > 0 && v[1] != '\0')
+			v++;
+		else if (depth == 0 && !is_wsp(*v))
+			break;
+	}
+	return v;
+}
+
+/* MDN disposition type: the word after ';' ("action/mode; type/mod"),
+ * comments skipped ("...; (read) displayed"). */
 static char *
 disposition_type(const char *v)
 {
 	const char *semi = strchr(v, ';');
 
-	return ack__field_word(semi ? semi + 1 : v);
+	return ack__field_word(skip_cfws(semi ? semi + 1 : v));
 }
 
 /* ------------------------------------------------------------- recipients */
