@@ -18,7 +18,6 @@
 #include "config_types.h"
 #include "internal.h"
 
-#define HEADER_NAME_MAX 64
 #define LOCAL_PART_MAX 64   /* RFC 5321 section 4.5.3.1.1 */
 
 /* NETLIST fields are a pointer followed by its count. */
@@ -301,15 +300,16 @@ check_header_name(const char *v, char *msg, size_t msglen)
 {
 	char q[QUOTE_MAX * 4 + 8];
 	size_t n = strlen(v);
-	bool good = n <= HEADER_NAME_MAX;
+	bool good = n > 0 && n <= ACK_HEADER_NAME_MAX &&
+	    ((v[0] | 0x20) >= 'a' && (v[0] | 0x20) <= 'z') &&
+	    v[strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789-")] == '\0';
 
-	for (size_t i = 0; i < n && good; i++)
-		good = v[i] >= 33 && v[i] <= 126 && v[i] != ':';
 	if (good)
 		return ACK_OK;
-	snprintf(msg, msglen, "%s is not a header field name (at most %d "
-	    "printable characters, no colon)", ack__config_quote(v, q, sizeof q),
-	    HEADER_NAME_MAX);
+	snprintf(msg, msglen, "%s is not a header field name (a letter, then "
+	    "letters, digits or '-'; at most %d)", ack__config_quote(v, q, sizeof q),
+	    ACK_HEADER_NAME_MAX);
 	return ACK_ECONFIG;
 }
 

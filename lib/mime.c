@@ -106,7 +106,7 @@ first_set_has(const first_set *f, char c)
 }
 
 /* Is the name s[0..n), up to a NUL in it, k in any case?  k is made of
- * letters and '-' (as the names of only[] are): its length is compared
+ * letters, digits and '-' (as the names of only[] are): its length is compared
  * first, then a word at a time. */
 static bool
 same_name_n(const char *s, size_t n, const char *k)

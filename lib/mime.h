@@ -45,7 +45,7 @@ typedef int (*ack__mime_field_cb)(const char *name, size_t namelen,
 size_t ack__mime_headers(const char *s, size_t len, ack__mime_field_cb cb,
     void *arg, int *rc);
 /* The same for the fields named in only[] (NULL-terminated, any case;
- * names of letters and '-' only): the others are skipped unread. */
+ * names of letters, digits and '-' only): the others are skipped unread. */
 size_t ack__mime_headers_only(const char *s, size_t len,
     const char *const *only, ack__mime_field_cb cb, void *arg, int *rc);
 
@@ -202,6 +202,8 @@ struct ack_parser {
 	ack__text_leaf leaves[ACK__TEXT_LEAVES_MAX];
 	size_t nleaves;
 	const ack_patterns *patterns;
+	char track_name[ACK_HEADER_NAME_MAX + 1]; /* the tracking header */
+	const char *returned_names[4]; /* returned_field()'s, NULL-terminated */
 	char *returned_to;  /* To: of the returned message */
 	bool to_scanned;    /* the body was searched for a To: line */
 	void *md;           /* PCRE2 match data, kept across messages */

@@ -38,6 +38,7 @@ ack_parser_new(ack_parser **out, size_t max_bytes)
 		return ACK_ENOMEM;
 	p->max_bytes = max_bytes ? max_bytes : DEFAULT_MAX;
 	p->view = "";
+	(void)ack_parser_set_tracking_header(p, "Ack-Tracking-Id");
 	ack_buf_init(&p->body, p->max_bytes);
 	ack_buf_init(&p->text, ACK_REPORT_TEXT_MAX);
 	ack_buf_init(&p->hdrs, 0); /* bounded by the field cap per header */
@@ -114,6 +115,23 @@ void
 ack_parser_set_patterns(ack_parser *p, const ack_patterns *pt)
 {
 	p->patterns = pt;
+}
+
+int
+ack_parser_set_tracking_header(ack_parser *p, const char *name)
+{
+	size_t n = name ? strlen(name) : 0;
+
+	/* ack__mime_headers_only() takes names of letters, digits and '-' */
+	if (n == 0 || n > ACK_HEADER_NAME_MAX || name[strspn(name,
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-")])
+		return ACK_EINVAL;
+	memcpy(p->track_name, name, n + 1);
+	p->returned_names[0] = p->track_name;
+	p->returned_names[1] = "Message-ID";
+	p->returned_names[2] = "To";
+	p->returned_names[3] = NULL;
+	return ACK_OK;
 }
 
 const ack_patterns *

@@ -185,11 +185,8 @@ parse_ses_complaint(ack_parser *p)
 
 /* ------------------------------------------------------------ the parts */
 
-/* The fields of the returned message returned_field() keeps. */
-static const char *const returned_fields[] = {
-	"Ack-Tracking-Id", "Message-ID", "To", NULL
-};
-
+/* A field of the returned message (see p->returned_names): the first
+ * tracking header, Message-ID and To are kept. */
 static int
 returned_field(const char *name, size_t nl, const char *value, void *arg)
 {
@@ -197,13 +194,11 @@ returned_field(const char *name, size_t nl, const char *value, void *arg)
 	ack_report *r = &p->b.r;
 	char **slot = NULL;
 
-	/* only the names of returned_fields[] come here: the length tells */
-	(void)name;
-	if (nl == 15)
+	if (nl == strlen(p->track_name) && ack__strncasecmp(name, p->track_name, nl) == 0)
 		slot = &r->returned_token;
-	else if (nl == 10)
+	else if (nl == 10 && ack__strncasecmp(name, "Message-ID", nl) == 0)
 		slot = &r->returned_message_id;
-	else if (nl == 2)
+	else if (nl == 2 && ack__strncasecmp(name, "To", nl) == 0)
 		slot = &p->returned_to;
 	if (slot != NULL && *slot == NULL &&
 	    (*slot = ack__field_text(value)) == NULL)
@@ -240,7 +235,7 @@ parse_returned(ack_parser *p, const char *s, size_t len, int kind)
 
 	(void)kind;
 	p->returned_seen = true;
-	(void)ack__mime_headers_only(s, len, returned_fields, returned_field, p,
+	(void)ack__mime_headers_only(s, len, p->returned_names, returned_field, p,
 	    &rc);
 	return rc == ACK__MIME_STOP ? ACK_OK : rc;
 }
@@ -413,8 +408,7 @@ fallback(ack_parser *p, int kind)
 	if (rc == ACK_OK && p->b.r.returned_token == NULL && !p->returned_seen) {
 		size_t off;
 
-		if (ack__fields_find_line(p->view, p->view_len, "Ack-Tracking-Id",
-		    &off))
+		if (ack__fields_find_line(p->view, p->view_len, p->track_name, &off))
 			rc = parse_returned(p, p->view + off, p->view_len - off, 0);
 	}
 	return rc;

@@ -119,8 +119,8 @@ parse_one(const struct ctl *c, ack_parser *p, const char *file)
 
 /* Load the patterns: --patterns DIR must work; the configured directory
  * may be absent (a warning: only RFC reports are then recognised). */
-static int
-load_patterns(const struct ctl *c, ack_patterns **pt)
+int
+ctl_load_patterns(const struct ctl *c, ack_patterns **pt)
 {
 	const char *dir = c->patterns ? c->patterns : c->cfg->pattern_dir;
 	char err[1024];
@@ -196,11 +196,13 @@ cmd_parse(int argc, char **argv)
 		if ((rc = ctl_open_keys(&c)) != 0)
 			return rc;
 	}
-	if (ctl_load_config(&c, false) != 0 || load_patterns(&c, &pt) != 0)
+	if (ctl_load_config(&c, false) != 0 || ctl_load_patterns(&c, &pt) != 0)
 		return EXIT_USAGE;
 	if (ack_parser_new(&p, (size_t)c.cfg->report_max_size) != ACK_OK)
 		return fail(EXIT_USAGE, "cannot set up the parser");
 	ack_parser_set_patterns(p, pt);
+	/* the configuration checked the name: this cannot fail */
+	(void)ack_parser_set_tracking_header(p, c.cfg->tracking_header);
 	if (c.bench)
 		status = bench(p, argv + i, argc - i);
 	for (; !c.bench && i < argc; i++)

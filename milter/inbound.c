@@ -39,6 +39,8 @@ parser_of(struct conn *c)
 	if (ack_parser_new(&c->parser, (size_t)c->snap->cfg->report_max_size) != ACK_OK)
 		return c->parser = NULL;
 	ack_parser_set_patterns(c->parser, c->snap->patterns);
+	/* the configuration checked the name: this cannot fail */
+	(void)ack_parser_set_tracking_header(c->parser, c->snap->cfg->tracking_header);
 	return c->parser;
 }
 

@@ -317,6 +317,8 @@ static const struct {
 	  "ReturnPath: the local part with a 40-character token is 65 characters" },
 	{ "TrackingHeader X-Ack:\n", 1, "TrackingHeader: \"X-Ack:\" is not a header field name" },
 	{ "TrackingHeader X Ack\n", 1, "TrackingHeader: \"X Ack\" is not a header field name" },
+	{ "TrackingHeader X_Ack\n", 1, "TrackingHeader: \"X_Ack\" is not a header field name" },
+	{ "TrackingHeader 1-Ack\n", 1, "TrackingHeader: \"1-Ack\" is not a header field name" },
 	{ "TrackingHeader X-\xc3\xa9\n", 1, "TrackingHeader: \"X-\\xc3\\xa9\" is not" },
 	{ "TrackingHeader "
 	  "X-123456789012345678901234567890123456789012345678901234567890123\n", 1,
@@ -394,7 +396,8 @@ test_syntax(void)
 		"\r\n"
 		"   \t \n"
 		"  sOcKeT\t  local:/run/a.sock   # trailing comment\r\n"
-		"TRACKINGHEADER X-Ack#1\t\r\n"
+		"TRACKINGHEADER X-Ack\t\r\n"
+		"KEYFILE /etc/keys#1\t\r\n"
 		"ret Full\n"
 		"notify   never\n"
 		"syslogfacility Daemon\n"
@@ -411,7 +414,8 @@ test_syntax(void)
 	if (c == NULL)
 		return;
 	is_str(c->socket, "local:/run/a.sock", "case-insensitive key, comment cut");
-	is_str(c->tracking_header, "X-Ack#1", "'#' inside a word is kept");
+	is_str(c->tracking_header, "X-Ack", "TrackingHeader, key in upper case");
+	is_str(c->key_file, "/etc/keys#1", "'#' inside a word is kept");
 	is_int(c->ret, 1, "enum words match case-insensitively");
 	is_int(c->notify, ACK_NOTIFY_NEVER, "Notify never");
 	is_str(c->syslog_facility, "daemon", "facility stored lowercase");
