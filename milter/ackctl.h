@@ -52,6 +52,9 @@ int ctl_parse_time(const char *opt, const char *s, int64_t *t);
 int ctl_parse_duration(const char *opt, const char *s, int64_t *secs);
 int ctl_parse_count(const char *opt, const char *s, uint64_t *n);
 int ctl_open_keys(struct ctl *c);
+/* The pattern library (--patterns, else PatternDir) into *pt; NULL when
+ * the configured directory is absent (a warning).  0 or an exit status. */
+int ctl_load_patterns(const struct ctl *c, ack_patterns **pt);
 void ctl_close(struct ctl *c);
 
 /* Read a whole file ("-": standard input) into b, whose cap bounds it;

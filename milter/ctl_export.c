@@ -174,6 +174,7 @@ cmd_export(int argc, char **argv)
 struct ingest {
 	struct ctl *c;
 	ack_parser *parser;
+	ack_patterns *pt; /* non-standard bounces, auto-replies */
 	uint64_t total, done;
 	unsigned applied, duplicate, skipped, unmatched, errors;
 	ack_buf line;
@@ -473,8 +474,13 @@ ingest_open(struct ctl *c, struct ingest *in)
 	if ((rc = ctl_load_config(c, false)) != 0 || (rc = ctl_open_keys(c)) != 0 ||
 	    (rc = ctl_open_store_rw(c)) != 0)
 		return rc;
+	if ((rc = ctl_load_patterns(c, &in->pt)) != 0)
+		return rc;
 	if (ack_parser_new(&in->parser, (size_t)c->cfg->report_max_size) != ACK_OK)
 		return fail(EXIT_USAGE, "cannot set up the report parser");
+	ack_parser_set_patterns(in->parser, in->pt);
+	/* the configuration checked the name: this cannot fail */
+	(void)ack_parser_set_tracking_header(in->parser, c->cfg->tracking_header);
 	return 0;
 }
 
@@ -509,6 +515,7 @@ cmd_ingest(int argc, char **argv)
 		ack_buf_free(&in.line);
 	}
 	ack_parser_free(in.parser);
+	ack_patterns_free(in.pt);
 	ctl_close(&c);
 	if (rc == 0 && in.errors)
 		rc = EXIT_USAGE;
