@@ -4,14 +4,19 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <getopt.h>
+#include <langinfo.h>
+#include <locale.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <wchar.h>
 
 #include "ackctl.h"
 
@@ -25,25 +30,63 @@ static const struct command {
 	{ "show", cmd_show, "show [--json] TOKEN|MESSAGE-ID|QUEUE-ID" },
 	{ "list", cmd_list, "list [--json] [--state S[,S]] [--since T] [--until T] "
 	    "[--sender A] [--recipient A|@DOMAIN] [--limit N]" },
-	{ "overdue", cmd_overdue, "overdue [--json] --after DURATION [--expect dsn|mdn]" },
+	{ "overdue", cmd_overdue, "overdue [--json] --after DURATION|TIME "
+	    "[--expect dsn|mdn]" },
 	{ "explain", cmd_explain, "explain [--json] TOKEN|MESSAGE-ID [RECIPIENT]" },
 	{ "stats", cmd_stats, "stats [--json] [--since T] [--by domain|state|day]" },
 	{ "export", cmd_export, "export [--since CURSOR] [--follow]" },
 	{ "ingest", cmd_ingest, "ingest [--json] [--maildir DIR | --mbox FILE | FILE...]" },
-	{ "purge", cmd_purge, "purge [--json] --older-than DURATION [--dry-run]" },
-	{ "parse", cmd_parse, "parse [--json] FILE..." },
-	{ "verify", cmd_verify, "verify TOKEN" },
-	{ "keygen", cmd_keygen, "keygen [FILE]" },
-	{ "config", cmd_config, "config [--keys]" },
+	{ "purge", cmd_purge, "purge [--json] --older-than DURATION|TIME [--dry-run]" },
+	{ "parse", cmd_parse, "parse [--json] [--patterns DIR] [--bench] FILE..." },
+	{ "verify", cmd_verify, "verify [--json] [-k KEYFILE] TOKEN" },
+	{ "keygen", cmd_keygen, "keygen [--json] [FILE]" },
+	{ "config", cmd_config, "config [--json] [--keys]" },
+	{ "help", NULL, "help [COMMAND]" },
 };
 
+/* The synopsis of every command, on standard output (ackctl help). */
 static int
-usage(FILE *fp, int status)
+usage(void)
 {
-	fprintf(fp, "usage: ackctl [-c config-file | -d dbdir] command [arguments]\n");
+	printf("usage: ackctl [-c config-file | -d dbdir] command [arguments]\n");
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-		fprintf(fp, "       ackctl %s\n", commands[i].help);
-	return status;
+		printf("       ackctl %s\n", commands[i].help);
+	return 0;
+}
+
+/* Hand the command its arguments with the global options re-inserted. */
+static int
+run(const struct command *cmd, const char *conf, const char *dbdir, int argc,
+    char **argv)
+{
+	char **args = calloc((size_t)argc + 5, sizeof *args);
+	int n = 0, rc;
+
+	if (args == NULL)
+		return fail(EXIT_USAGE, "out of memory");
+	args[n++] = argv[0];
+	if (conf) { args[n++] = (char *)"-c"; args[n++] = (char *)conf; }
+	if (dbdir) { args[n++] = (char *)"-d"; args[n++] = (char *)dbdir; }
+	for (int j = 1; j < argc; j++)
+		args[n++] = argv[j];
+	args[n] = NULL;
+	rc = cmd->run(n, args);
+	free(args);
+	return rc;
+}
+
+/* ackctl help [COMMAND]: the synopsis of every command, or of one. */
+static int
+help(int argc, char **argv)
+{
+	if (argc < 2)
+		return usage();
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (strcmp(argv[1], commands[i].name) == 0) {
+			printf("usage: ackctl %s\n", commands[i].help);
+			return 0;
+		}
+	return fail(EXIT_USAGE, "help: unknown command '%s' (see ackctl help)", argv[1]);
 }
 
 int
@@ -51,12 +94,38 @@ fail(int status, const char *fmt, ...)
 {
 	va_list ap;
 
+	progress_done();
 	fputs("ackctl: ", stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
 	return status;
+}
+
+/*
+ * The one-line message for an option getopt_long refused (ch '?' or ':').
+ * It leaves in optopt the short option, or the long option's value when the
+ * name was known (0 when not), and the option's word before optind.
+ */
+static void
+bad_option(char **argv, int ch)
+{
+	const char *opt = optind > 0 ? argv[optind - 1] : "";
+	int n = (int)strcspn(opt, "=");
+	bool islong = strncmp(opt, "--", 2) == 0;
+	char shortopt[3] = { '-', (char)optopt, '\0' };
+
+	if (!islong && optopt > 0 && optopt < 128) {
+		opt = shortopt;
+		n = 2;
+	}
+	if (ch == ':' || (islong && optopt != 0 && opt[n] == '='))
+		fail(0, "%s: option '%.*s' %s (see ackctl help %s)", argv[0], n, opt,
+		    ch == ':' ? "needs a value" : "takes no value", argv[0]);
+	else
+		fail(0, "%s: unknown option '%.*s' (see ackctl help %s)", argv[0], n,
+		    opt, argv[0]);
 }
 
 int
@@ -81,7 +150,8 @@ ctl_getopt(struct ctl *c, int argc, char **argv, const char *use,
 	if (c->conf == NULL)
 		c->conf = DEFAULT_CONF;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "c:d:k:h", longopts, NULL)) != -1) {
+	opterr = 0; /* one line of our own instead of getopt's and a usage */
+	while ((ch = getopt_long(argc, argv, ":c:d:k:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': c->conf = optarg; c->conf_given = true; break;
 		case 'd': c->dbdir = optarg; break;
@@ -96,7 +166,7 @@ ctl_getopt(struct ctl *c, int argc, char **argv, const char *use,
 					return -1;
 				break;
 			}
-			fprintf(stderr, "usage: ackctl %s\n", use);
+			bad_option(argv, ch);
 			return -1;
 		}
 	}
@@ -134,15 +204,6 @@ ctl_parse_time(const char *opt, const char *s, int64_t *t)
 		return 0;
 	return fail(EXIT_USAGE, "%s: \"%s\" is neither a duration (90d, 12h, 30m) "
 	    "nor an RFC 3339 time", opt, s);
-}
-
-int
-ctl_parse_duration(const char *opt, const char *s, int64_t *secs)
-{
-	if (ack_duration_parse(s, secs) == ACK_OK)
-		return 0;
-	return fail(EXIT_USAGE, "%s: \"%s\" is not a duration (90d, 12h, 30m, 45s, 2w)",
-	    opt, s);
 }
 
 int
@@ -189,8 +250,11 @@ open_store(struct ctl *c, unsigned flags)
 		dir = c->cfg->database;
 	}
 	rc = ack_store_open(&c->store, dir, flags, 0, err, sizeof err);
-	if (rc != ACK_OK)
-		return fail(EXIT_USAGE, "%s", err);
+	if (rc != ACK_OK) {
+		fail(0, "%s", err);
+		ctl_close(c);
+		return EXIT_USAGE;
+	}
 	return 0;
 }
 
@@ -218,8 +282,11 @@ ctl_open_keys(struct ctl *c)
 			return rc;
 		path = c->cfg->key_file;
 	}
-	if ((rc = ack_keys_load(&c->keys, path, err, sizeof err)) != ACK_OK)
-		return fail(EXIT_USAGE, "%s", err);
+	if ((rc = ack_keys_load(&c->keys, path, err, sizeof err)) != ACK_OK) {
+		fail(0, "%s", err);
+		ctl_close(c);
+		return EXIT_USAGE;
+	}
 	return 0;
 }
 
@@ -317,31 +384,83 @@ addr_domain(const char *addr)
 	return at ? at + 1 : "";
 }
 
-static bool progress_on;
+/*
+ * The progress bar: one line on standard error, redrawn in place, only when
+ * standard error is a terminal.  A line written meanwhile to the same
+ * terminal (a per-file result on standard output, a warning through fail)
+ * first takes the bar off, and the next progress_show draws it again below
+ * that line, so lines and bar never run into each other.
+ */
+#define BAR_WIDTH 30
+#define BAR_INTERVAL_NS 100000000LL /* redraw at most ten times a second */
+
+static struct {
+	bool visible;
+	int64_t drawn; /* monotonic ns of the last drawing */
+	int fill;
+} bar;
+
+static int64_t
+mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Do standard output and standard error go to the same terminal? */
+static bool
+stdout_shares_bar(void)
+{
+	static int shared = -1;
+	struct stat o, e;
+
+	if (shared < 0)
+		shared = isatty(STDOUT_FILENO) && fstat(STDOUT_FILENO, &o) == 0 &&
+		    fstat(STDERR_FILENO, &e) == 0 && o.st_rdev == e.st_rdev;
+	return shared;
+}
 
 void
 progress_show(const char *what, uint64_t done, uint64_t total)
 {
-	int width = 30, fill;
+	int fill;
 
 	if (!isatty(STDERR_FILENO))
 		return;
-	fill = total ? (int)(done * (uint64_t)width / total) : 0;
-	if (fill > width)
-		fill = width;
-	fprintf(stderr, "\r%s [%.*s%*s] %llu/%llu", what, fill,
-	    "##############################", width - fill, "",
+	fill = total ? (int)(done * (uint64_t)BAR_WIDTH / total) : 0;
+	if (fill > BAR_WIDTH)
+		fill = BAR_WIDTH;
+	/* Throttled, but the bar's steps and the last count always show. */
+	if (bar.visible && fill == bar.fill && done < total &&
+	    mono_ns() - bar.drawn < BAR_INTERVAL_NS)
+		return;
+	fflush(stdout);
+	fprintf(stderr, "\r\033[K%s [%.*s%*s] %llu/%llu", what, fill,
+	    "##############################", BAR_WIDTH - fill, "",
 	    (unsigned long long)done, (unsigned long long)total);
 	fflush(stderr);
-	progress_on = true;
+	bar.visible = true;
+	bar.fill = fill;
+	bar.drawn = mono_ns();
 }
 
 void
 progress_done(void)
 {
-	if (progress_on)
-		fputs("\r\033[K", stderr);
-	progress_on = false;
+	if (!bar.visible)
+		return;
+	fputs("\r\033[K", stderr);
+	fflush(stderr);
+	bar.visible = false;
+}
+
+void
+progress_pause(void)
+{
+	if (stdout_shares_bar())
+		progress_done();
 }
 
 int
@@ -400,14 +519,50 @@ table_row(struct table *t, ...)
 	t->nrow++;
 }
 
-/* Display width: UTF-8 code points (ack_safe_text left only printable ones). */
+/* Is the user's locale UTF-8 (setlocale(LC_CTYPE, "") in main)? */
+static bool
+utf8_locale(void)
+{
+	static int utf8 = -1;
+
+	if (utf8 < 0)
+		utf8 = strcmp(nl_langinfo(CODESET), "UTF-8") == 0;
+	return utf8;
+}
+
+/*
+ * Display width in terminal columns.  ack_safe_text left valid UTF-8 with
+ * only printable characters: under a UTF-8 locale wcwidth counts wide (CJK)
+ * characters as two columns and combining ones as none; otherwise (the C
+ * locale) each code point counts one.
+ */
 static size_t
 width(const char *s)
 {
-	size_t w = 0;
+	const char *end = s + strlen(s);
+	mbstate_t st;
+	size_t w = 0, n;
+	wchar_t wc;
+	int cw;
 
-	for (; *s; s++)
-		w += ((unsigned char)*s & 0xc0) != 0x80;
+	if (!utf8_locale()) {
+		for (; *s; s++)
+			w += ((unsigned char)*s & 0xc0) != 0x80;
+		return w;
+	}
+	memset(&st, 0, sizeof st);
+	while (s < end) {
+		n = mbrtowc(&wc, s, (size_t)(end - s), &st);
+		if (n == 0 || n == (size_t)-1 || n == (size_t)-2) {
+			memset(&st, 0, sizeof st);
+			w++;
+			s++;
+			continue;
+		}
+		cw = wcwidth(wc);
+		w += cw < 0 ? 1 : (size_t)cw;
+		s += n;
+	}
 	return w;
 }
 
@@ -447,41 +602,36 @@ main(int argc, char **argv)
 	const char *conf = NULL, *dbdir = NULL;
 	int i = 1;
 
+	/* Only the character type: display widths; times and numbers stay C. */
+	setlocale(LC_CTYPE, "");
 	/* Options before the command apply to it (ackctl -d DIR show X). */
 	while (i < argc && argv[i][0] == '-' && strcmp(argv[i], "--") != 0) {
-		if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "-d") == 0) && i + 1 < argc) {
+		if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "-d") == 0) {
+			if (i + 1 >= argc)
+				return fail(EXIT_USAGE, "option '%s' needs a value "
+				    "(see ackctl help)", argv[i]);
 			*(argv[i][1] == 'c' ? &conf : &dbdir) = argv[i + 1];
 			i += 2;
 		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-			return usage(stdout, 0);
+			return usage();
 		} else if (strcmp(argv[i], "-V") == 0 || strcmp(argv[i], "--version") == 0) {
 			printf("ackctl %s\n", PACKAGE_VERSION);
 			return 0;
 		} else {
-			return usage(stderr, EXIT_USAGE);
+			return fail(EXIT_USAGE, "unknown option '%s' (see ackctl help)",
+			    argv[i]);
 		}
 	}
+	if (i < argc && strcmp(argv[i], "--") == 0)
+		i++;
 	if (i >= argc)
-		return usage(stderr, EXIT_USAGE);
+		return fail(EXIT_USAGE, "no command given (see ackctl help)");
+	if (strcmp(argv[i], "help") == 0)
+		return help(argc - i, argv + i);
 	for (size_t k = 0; k < sizeof commands / sizeof commands[0]; k++) {
-		if (strcmp(argv[i], commands[k].name) != 0)
+		if (commands[k].run == NULL || strcmp(argv[i], commands[k].name) != 0)
 			continue;
-		/* Hand the command its arguments with the global options re-inserted. */
-		char **args = calloc((size_t)argc + 5, sizeof *args);
-		int n = 0, rc;
-
-		if (args == NULL)
-			return fail(EXIT_USAGE, "out of memory");
-		args[n++] = argv[i];
-		if (conf) { args[n++] = (char *)"-c"; args[n++] = (char *)conf; }
-		if (dbdir) { args[n++] = (char *)"-d"; args[n++] = (char *)dbdir; }
-		for (int j = i + 1; j < argc; j++)
-			args[n++] = argv[j];
-		args[n] = NULL;
-		rc = commands[k].run(n, args);
-		free(args);
-		return rc;
+		return run(&commands[k], conf, dbdir, argc - i, argv + i);
 	}
-	fprintf(stderr, "ackctl: unknown command \"%s\"\n", argv[i]);
-	return usage(stderr, EXIT_USAGE);
+	return fail(EXIT_USAGE, "unknown command '%s' (see ackctl help)", argv[i]);
 }

@@ -29,7 +29,8 @@ struct ctl {
 	ack_keys *keys;
 };
 
-/* Print "ackctl: ..." on stderr and return status (for `return fail(...)`). */
+/* Print "ackctl: ..." on stderr (one line; the progress bar is taken off
+ * first) and return status (for `return fail(...)`). */
 int fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Parse the common options of a command; returns optind or -1 on error. */
 int ctl_options(struct ctl *c, int argc, char **argv, const char *usage);
@@ -42,14 +43,19 @@ int ctl_load_config(struct ctl *c, bool required);
 typedef int (*ctl_opt_fn)(void *arg, int id, const char *value);
 int ctl_getopt(struct ctl *c, int argc, char **argv, const char *usage,
     const struct option *extra, ctl_opt_fn fn, void *arg);
+/* ctl_open_store, ctl_open_store_rw and ctl_open_keys: on failure they print
+ * why and release what c holds (ctl_close); the caller returns the status. */
 int ctl_open_store(struct ctl *c);
 /* Read-write (ingest, purge); LMDB serialises writers across processes. */
 int ctl_open_store_rw(struct ctl *c);
 /* "Now": $ACKCTL_NOW (unix seconds or RFC 3339; a testing aid) or the clock. */
 int64_t ctl_now(void);
-/* Option values: exit status 0 or EXIT_USAGE after a message. */
+/*
+ * Option values: exit status 0 or EXIT_USAGE after a message.  A time is an
+ * RFC 3339 timestamp, a date, or a duration meaning that long before now:
+ * the cut-offs of overdue --after and purge --older-than are times too.
+ */
 int ctl_parse_time(const char *opt, const char *s, int64_t *t);
-int ctl_parse_duration(const char *opt, const char *s, int64_t *secs);
 int ctl_parse_count(const char *opt, const char *s, uint64_t *n);
 int ctl_open_keys(struct ctl *c);
 /* The pattern library (--patterns, else PatternDir) into *pt; NULL when
@@ -70,8 +76,15 @@ void fmt_local_time(int64_t t, char *out, size_t len);
 void fmt_duration(int64_t secs, char *out, size_t len);
 /* The domain of an address (after the last @), "" when none. */
 const char *addr_domain(const char *addr);
-/* A one-line progress bar on standard error, only when it is a terminal. */
+/*
+ * A one-line progress bar on standard error, only when it is a terminal.
+ * Call progress_pause before writing a line on standard output while the
+ * bar is up: when both go to the same terminal the bar is taken off, and
+ * the next progress_show draws it again.  progress_done takes it off (fail
+ * does too).
+ */
 void progress_show(const char *what, uint64_t done, uint64_t total);
+void progress_pause(void);
 void progress_done(void);
 /* Print buf's JSON and a newline; exits on a write error. */
 void put_json_line(ack_buf *b);

@@ -323,6 +323,7 @@ human_head(const ack_record *rec, int64_t now)
 {
 	const ack_msg *m = &rec->msg;
 	char when[64], ago[32];
+	size_t asked = 0;
 
 	fmt_local_time(m->submitted, when, sizeof when);
 	fmt_duration(now - m->submitted, ago, sizeof ago);
@@ -333,7 +334,11 @@ human_head(const ack_record *rec, int64_t now)
 	printf("\nsubmitted %s (%s ago), queue id ", when, ago);
 	put_safe(m->queue_id ? m->queue_id : "-");
 	printf(", token %s.\n", m->token);
-	printf("Delivery reports were requested%s.\n", m->flags & ACK_MSG_MDN_REQ ?
+	for (size_t i = 0; i < rec->nrcpt; i++)
+		asked += rec->rcpt[i].dsn_state != ACK_DSN_NONE;
+	printf("%s%s.\n", asked == 0 ? "No delivery reports were requested" :
+	    asked < rec->nrcpt ? "Delivery reports were requested for some recipients" :
+	    "Delivery reports were requested", m->flags & ACK_MSG_MDN_REQ ?
 	    ", and a read receipt" : "; no read receipt was requested");
 }
 

@@ -308,13 +308,16 @@ ingest_message(struct ingest *in, const char *src, const char *msg, size_t len)
 	count(in, what);
 	if (strcmp(what, "error") == 0)
 		fail(0, "%s: %s (%s)", src, ack_strerror(rc), ack_store_errmsg(in->c->store));
-	progress_show("ingest", ++in->done, in->total);
+	/* The result line first (the bar off the terminal meanwhile), then the bar. */
+	progress_pause();
+	rc = 0;
 	if (in->c->json)
-		return ingest_json(in, src, r, what, token[0] ? token : NULL, where,
+		rc = ingest_json(in, src, r, what, token[0] ? token : NULL, where,
 		    &res) == ACK_OK ? 0 : EXIT_USAGE;
-	if (!isatty(STDOUT_FILENO) || strcmp(what, "not-a-report") != 0)
+	else if (!isatty(STDOUT_FILENO) || strcmp(what, "not-a-report") != 0)
 		ingest_human(src, r, what, token[0] ? token : NULL, &res);
-	return 0;
+	progress_show("ingest", ++in->done, in->total);
+	return rc;
 }
 
 static int

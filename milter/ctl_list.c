@@ -21,7 +21,7 @@ enum { EXPECT_NONE, EXPECT_DSN, EXPECT_MDN };
 
 struct filter {
 	uint32_t dsn_mask, mdn_mask; /* bit per state; both 0: any state */
-	int64_t since, until, after;
+	int64_t since, until, after; /* after: overdue's cut-off, a time */
 	bool has_since, has_until, has_after;
 	const char *sender, *recipient; /* recipient "@domain": the domain */
 	uint64_t limit;
@@ -359,7 +359,7 @@ list_opt(void *arg, int id, const char *v)
 	case O_SENDER: f->sender = v; return 0;
 	case O_RECIPIENT: f->recipient = v; return 0;
 	case O_LIMIT: return ctl_parse_count("--limit", v, &f->limit);
-	case O_AFTER: f->has_after = true; return ctl_parse_duration("--after", v, &f->after);
+	case O_AFTER: f->has_after = true; return ctl_parse_time("--after", v, &f->after);
 	case O_EXPECT:
 		if (strcmp(v, "dsn") == 0 || strcmp(v, "mdn") == 0) {
 			f->expect = v[0] == 'd' ? EXPECT_DSN : EXPECT_MDN;
@@ -421,7 +421,8 @@ cmd_list(int argc, char **argv)
 int
 cmd_overdue(int argc, char **argv)
 {
-	static const char use[] = "overdue [--json] --after DURATION [--expect dsn|mdn]";
+	static const char use[] = "overdue [--json] --after DURATION|TIME "
+	    "[--expect dsn|mdn]";
 	struct ctl c = { 0 };
 	struct filter f = { .expect = EXPECT_DSN };
 	int i;
@@ -431,6 +432,6 @@ cmd_overdue(int argc, char **argv)
 	if (i != argc || !f.has_after)
 		return fail(EXIT_USAGE, "usage: ackctl %s", use);
 	f.has_until = true;
-	f.until = ctl_now() - f.after + 1; /* submitted at least that long ago */
+	f.until = f.after + 1; /* submitted at least that long ago (or by then) */
 	return run_rows(&c, &f, "no recipient is overdue");
 }

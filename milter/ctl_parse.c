@@ -149,6 +149,14 @@ now_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static void
+bench_free(ack_buf *d, int n)
+{
+	for (int i = 0; i < n; i++)
+		ack_buf_free(&d[i]);
+	free(d);
+}
+
 /* Parse every file (held in memory) in a loop for about a second. */
 static int
 bench(ack_parser *p, char **files, int n)
@@ -161,8 +169,10 @@ bench(ack_parser *p, char **files, int n)
 		return fail(EXIT_USAGE, "out of memory");
 	for (int i = 0; i < n; i++) {
 		ack_buf_init(&d[i], MAX_FILE);
-		if (ctl_slurp(files[i], &d[i]) != 0)
-			return fail(EXIT_USAGE, "%s: cannot read", files[i]);
+		if (ctl_slurp(files[i], &d[i]) != 0) {
+			bench_free(d, i + 1);
+			return EXIT_USAGE;
+		}
 		total += d[i].len;
 	}
 	t0 = now_seconds();
@@ -174,42 +184,53 @@ bench(ack_parser *p, char **files, int n)
 	} while ((t = now_seconds() - t0) < 1.0);
 	printf("%d files, %.2f MB: %.0f msg/s, %.1f MB/s\n", n, (double)total / 1e6,
 	    (double)msgs / t, (double)bytes / 1e6 / t);
-	for (int i = 0; i < n; i++)
-		ack_buf_free(&d[i]);
-	free(d);
+	bench_free(d, n);
+	return 0;
+}
+
+/* Keys (with -c or -k), configuration, patterns and a parser. */
+static int
+parse_setup(struct ctl *c, ack_patterns **pt, ack_parser **p)
+{
+	int rc;
+
+	if ((c->conf_given || c->keyfile != NULL) && (rc = ctl_open_keys(c)) != 0)
+		return rc;
+	if ((rc = ctl_load_config(c, false)) != 0 || (rc = ctl_load_patterns(c, pt)) != 0)
+		return rc;
+	if (ack_parser_new(p, (size_t)c->cfg->report_max_size) != ACK_OK)
+		return fail(EXIT_USAGE, "cannot set up the parser");
+	ack_parser_set_patterns(*p, *pt);
+	/* the configuration checked the name: this cannot fail */
+	(void)ack_parser_set_tracking_header(*p, c->cfg->tracking_header);
 	return 0;
 }
 
 int
 cmd_parse(int argc, char **argv)
 {
+	static const char use[] = "parse [--json] [--patterns DIR] [--bench] "
+	    "[-c FILE] FILE...";
 	struct ctl c = { 0 };
-	ack_patterns *pt;
-	ack_parser *p;
-	int i, rc, status = 0;
+	ack_patterns *pt = NULL;
+	ack_parser *p = NULL;
+	int i, rc;
 
-	if ((i = ctl_options(&c, argc, argv, "parse [--json] [--bench] [--patterns DIR] [-c FILE] FILE...")) < 0)
+	if ((i = ctl_options(&c, argc, argv, use)) < 0)
 		return EXIT_USAGE;
 	if (i == argc)
-		return fail(EXIT_USAGE, "usage: ackctl parse [--json] [--bench] [--patterns DIR] [-c FILE] FILE...");
-	if (c.conf_given || c.keyfile != NULL) {
-		if ((rc = ctl_open_keys(&c)) != 0)
-			return rc;
-	}
-	if (ctl_load_config(&c, false) != 0 || ctl_load_patterns(&c, &pt) != 0)
-		return EXIT_USAGE;
-	if (ack_parser_new(&p, (size_t)c.cfg->report_max_size) != ACK_OK)
-		return fail(EXIT_USAGE, "cannot set up the parser");
-	ack_parser_set_patterns(p, pt);
-	/* the configuration checked the name: this cannot fail */
-	(void)ack_parser_set_tracking_header(p, c.cfg->tracking_header);
-	if (c.bench)
-		status = bench(p, argv + i, argc - i);
-	for (; !c.bench && i < argc; i++)
-		if ((rc = parse_one(&c, p, argv[i])) != 0)
-			status = rc;
+		return fail(EXIT_USAGE, "usage: ackctl %s", use);
+	if ((rc = parse_setup(&c, &pt, &p)) == 0 && c.bench)
+		rc = bench(p, argv + i, argc - i);
+	else if (rc == 0)
+		for (; i < argc; i++) {
+			/* A file that fails does not stop the others. */
+			int one = parse_one(&c, p, argv[i]);
+
+			rc = one != 0 ? one : rc;
+		}
 	ack_parser_free(p);
 	ack_patterns_free(pt);
 	ctl_close(&c);
-	return status;
+	return rc;
 }

@@ -11,8 +11,8 @@
 #include "ackctl.h"
 
 struct purge_opts {
-	int64_t older;
-	bool has_older, dry;
+	int64_t before; /* the cut-off: submitted before it goes */
+	bool has_before, dry;
 };
 
 enum { O_OLDER = 256, O_DRY };
@@ -26,8 +26,8 @@ purge_opt(void *arg, int id, const char *v)
 		o->dry = true;
 		return 0;
 	}
-	o->has_older = true;
-	return ctl_parse_duration("--older-than", v, &o->older);
+	o->has_before = true;
+	return ctl_parse_time("--older-than", v, &o->before);
 }
 
 static void
@@ -77,7 +77,7 @@ purge_human(const struct purge_opts *o, int64_t before, const ack_purge_result *
 int
 cmd_purge(int argc, char **argv)
 {
-	static const char use[] = "purge [--json] --older-than DURATION [--dry-run]";
+	static const char use[] = "purge [--json] --older-than DURATION|TIME [--dry-run]";
 	static const struct option opts[] = {
 		{ "older-than", required_argument, NULL, O_OLDER },
 		{ "dry-run", no_argument, NULL, O_DRY },
@@ -91,9 +91,9 @@ cmd_purge(int argc, char **argv)
 
 	if ((i = ctl_getopt(&c, argc, argv, use, opts, purge_opt, &o)) < 0)
 		return EXIT_USAGE;
-	if (i != argc || !o.has_older)
+	if (i != argc || !o.has_before)
 		return fail(EXIT_USAGE, "usage: ackctl %s", use);
-	before = ctl_now() - o.older;
+	before = o.before;
 	if ((rc = o.dry ? ctl_open_store(&c) : ctl_open_store_rw(&c)) != 0)
 		return rc;
 	rc = ack_store_purge(c.store, before, o.dry, progress,
