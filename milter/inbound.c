@@ -26,6 +26,9 @@ inbound_rcpt(struct msg *m, const char *addr)
 	if (ack_return_path_match(m->snap->cfg->return_path, addr, token)) {
 		if (m->rcpt_return++ == 0)
 			memcpy(m->env_token, token, sizeof token);
+		/* a report to our return address will most likely write to the
+		 * store: announced, like an outgoing message (CommitDelay) */
+		msg_expect(m, true);
 	} else {
 		m->rcpt_other++;
 	}
