@@ -2,13 +2,18 @@
  * tap.h - minimal test harness for the C unit tests.  Each check prints
  * "ok N - what" or "not ok N - what"; tap_done() prints the totals line
  * "N passed, N failed" and returns the exit status for main().
+ * tap_rm_tree() removes a test's scratch directory.
  */
 #ifndef ACK_TAP_H
 #define ACK_TAP_H
 
+#include <sys/stat.h>
+
+#include <dirent.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static int tap_n, tap_fail;
 
@@ -64,6 +69,31 @@ tap_is_str(const char *got, const char *want, const char *file, int line, const 
 	tap_ok(pass, file, line, "%s", msg);
 	if (!pass)
 		printf("#   got \"%s\", want \"%s\"\n", got ? got : "(null)", want ? want : "(null)");
+}
+
+/* Remove dir and everything below it (symbolic links are not followed). */
+static void __attribute__((unused))
+tap_rm_tree(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char path[1024];
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		struct stat st;
+
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+		if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
+			tap_rm_tree(path);
+		else
+			unlink(path);
+	}
+	closedir(d);
+	rmdir(dir);
 }
 
 static int __attribute__((unused))

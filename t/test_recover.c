@@ -42,30 +42,6 @@ static unsigned nmsg;
 
 /* ---------------------------------------------------------------- set up */
 
-static void
-rm_tree(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	char path[1024];
-
-	if (d == NULL)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		struct stat st;
-
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-		if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
-			rm_tree(path);
-		else
-			unlink(path);
-	}
-	closedir(d);
-	rmdir(dir);
-}
-
 /* A key file (mode 0600) holding one line, loaded. */
 static ack_keys *
 load_keys(const char *name, const char *line)
@@ -689,6 +665,6 @@ main(void)
 	ack_keys_free(keys);
 	ack_keys_free(other);
 	ack_keys_free(foreign);
-	rm_tree(topdir);
+	tap_rm_tree(topdir);
 	return tap_done();
 }

@@ -60,30 +60,6 @@ open_store(const char *name, unsigned flags, size_t mapsize)
 	return s;
 }
 
-static void
-rm_tree(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	char path[1024];
-
-	if (d == NULL)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		struct stat st;
-
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-		if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
-			rm_tree(path);
-		else
-			unlink(path);
-	}
-	closedir(d);
-	rmdir(dir);
-}
-
 /* Raw LMDB access to a closed store: put key/val into database db. */
 static int
 raw_put(const char *name, const char *db, const void *key, size_t klen,
@@ -1285,6 +1261,6 @@ main(void)
 	test_group_commit();
 	test_commit_delay();
 	free(bigdiag);
-	rm_tree(topdir);
+	tap_rm_tree(topdir);
 	return tap_done();
 }
