@@ -454,17 +454,39 @@ def t_exact_order():
     c.quit()
 
 
-def t_read_receipts_always():
-    c = session(daemon="ORIGINATING")
-    mid = msgid()
-    res = c.message("<alice@example.org>", RCPT1, headers(mid), BODY)
+def added_dnt(res):
+    """The value of the one Disposition-Notification-To the milter added."""
     dnt = [m for m in res.mods if m[0] in "hi" and
            m[-2].lower() == "disposition-notification-to"]
     check(len(dnt) == 1 and dnt[0][-1].strip(),
           "want one Disposition-Notification-To header, mods %r" % res.mods)
+    return dnt[0][-1].strip()
+
+
+def t_read_receipts_always():
+    # The read receipt goes to the signed return address.
+    c = session(daemon="ORIGINATING")
+    mid = msgid()
+    res = c.message("<alice@example.org>", RCPT1, headers(mid), BODY)
+    dnt = added_dnt(res)
     check_outgoing(res, RCPT1, mid,
                    extra_h=("disposition-notification-to",))
+    tok = token_of(res)
+    check(dnt == "<bounces+%s@example.org>" % tok,
+          "Disposition-Notification-To %r, want the return address of %s"
+          % (dnt, tok))
     c.quit()
+
+
+def t_read_receipts_always_no_return_path():
+    # Without ReturnPath the read receipt goes to the sender.
+    c = session(daemon="ORIGINATING")
+    res = c.message("<alice@example.org>", RCPT1, headers(msgid()), BODY)
+    c.quit()
+    final_ok(res)
+    dnt = added_dnt(res)
+    check(dnt == "<alice@example.org>",
+          "Disposition-Notification-To %r, want <alice@example.org>" % dnt)
 
 
 # ------------------------------------------------------------ read receipts
@@ -742,6 +764,7 @@ MAIN = [t_outgoing_daemon_name, t_outgoing_auth, t_outgoing_internal_hosts,
 MODES = {
     "main": MAIN,
     "rr": [t_read_receipts_always],
+    "rr-noret": [t_read_receipts_always_no_return_path],
     "keep": [t_keep_client_dnt_recorded, t_keep_no_dnt_none],
     "never": [t_never_client_dnt_not_recorded, t_never_no_dnt_none],
     "noret": [t_noret_sender_kept, t_noret_sender_kept_verbatim_ret_full,
