@@ -662,6 +662,77 @@ def t_report_discard_default():
     check_dsn_recorded(tok)
 
 
+def send_inbound(tok, hdrs, text):
+    """A null-sender message from outside to the signed return address."""
+    c = session(addr="192.0.2.7", daemon="smtpd-in")
+    res = c.message("<>", ["<bounces+%s@example.org>" % tok], hdrs,
+                    text.replace("\n", "\r\n").encode(),
+                    eom_macros={"i": "RPT%d" % SEQ[0]})
+    c.quit()
+    return res
+
+
+def rcpt_doc(tok, address):
+    doc = show(tok)
+    for r in doc["recipients"]:
+        if r["address"] == address:
+            return r
+    raise Fail("no recipient %s in %r" % (address, doc))
+
+
+def t_bounce_nonstd_absorbed():
+    # A qmail bounce (not an RFC 3464 report) to the signed return address
+    # is recorded like a DSN, then discarded (ReportAction discard).
+    tok = tracked(RCPT2)
+    hdrs = [("From", "MAILER-DAEMON@mx.example.com"),
+            ("To", "bounces+%s@example.org" % tok),
+            ("Subject", "failure notice"),
+            ("Date", "Thu, 26 Nov 2026 06:01:00 +0000"),
+            ("Message-ID", msgid())]
+    text = ("Hi. This is the qmail-send program at mx.example.com.\n"
+            "I'm afraid I wasn't able to deliver your message to the "
+            "following addresses.\n"
+            "This is a permanent error; I've given up. Sorry it didn't work "
+            "out.\n\n<carol@example.com>:\n"
+            "192.0.2.25 does not like recipient.\n"
+            "Remote host said: 550 5.1.1 <carol@example.com>: Recipient "
+            "address rejected: User unknown\nGiving up on 192.0.2.25.\n\n"
+            "--- Below this line is a copy of the message.\n\n"
+            "Subject: hello\n\nHello.\n")
+    res = send_inbound(tok, hdrs, text)
+    check(res.stage == "E" and res.reply == ("d",) and not res.mods,
+          "want discard at end of message and no modification, got %r"
+          % (res,))
+    carol = rcpt_doc(tok, "carol@example.com")["dsn"]
+    check(carol.get("state") == "failed" and carol.get("status") == "5.1.1"
+          and carol.get("reason") == "userunknown",
+          "carol's dsn %r, want failed 5.1.1 userunknown" % (carol,))
+    bob = rcpt_doc(tok, "bob@example.net")["dsn"]
+    check(bob.get("state") == "pending", "bob's dsn changed: %r" % (bob,))
+
+
+def t_autoreply_event_only():
+    # An auto-reply to the signed return address is an event of the
+    # answering recipient; its DSN state does not change.
+    tok = tracked(RCPT2)
+    hdrs = [("From", "Bob <bob@example.net>"),
+            ("To", "bounces+%s@example.org" % tok),
+            ("Subject", "Out of office: hello"),
+            ("Auto-Submitted", "auto-replied"),
+            ("Date", "Thu, 26 Nov 2026 06:01:00 +0000"),
+            ("Message-ID", msgid())]
+    res = send_inbound(tok, hdrs, "I am away until Monday.\n")
+    check(res.stage == "E" and res.reply == ("d",) and not res.mods,
+          "want discard at end of message and no modification, got %r"
+          % (res,))
+    bob = rcpt_doc(tok, "bob@example.net")
+    check(bob["dsn"].get("state") == "pending",
+          "bob's dsn changed: %r" % (bob["dsn"],))
+    kinds = [(e.get("kind"), e.get("action")) for e in bob.get("events", [])]
+    check(("autoreply", "autoreplied") in kinds,
+          "no autoreply event for bob: %r" % (bob.get("events"),))
+
+
 def t_report_pass_header():
     tok = tracked(RCPT2)
     res = send_dsn(tok)
@@ -760,7 +831,8 @@ MAIN = [t_outgoing_daemon_name, t_outgoing_auth, t_outgoing_internal_hosts,
         t_ret_full_kept, t_two_messages_one_connection,
         t_abort_then_new_message, t_orcpt_xtext, t_8bit_and_huge_headers,
         t_outgoing_replaces_old_header, t_exact_order,
-        t_report_discard_default]
+        t_report_discard_default, t_bounce_nonstd_absorbed,
+        t_autoreply_event_only]
 MODES = {
     "main": MAIN,
     "rr": [t_read_receipts_always],
