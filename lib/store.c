@@ -9,8 +9,10 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -297,6 +299,23 @@ setup(ack_store *s)
 	return ack__txn_commit(s, txn);
 }
 
+/*
+ * A reader registers in lock.mdb, so it needs write access to it: give the
+ * store's group that (0660, from the 0640 it was created with), so that
+ * its members can read the store (ackctl) while data.mdb stays 0640.  A
+ * mode an administrator chose is left alone; a failure only costs them.
+ */
+static void
+lock_file_group_rw(const char *dir)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	if ((size_t)snprintf(path, sizeof path, "%s/lock.mdb", dir) < sizeof path &&
+	    stat(path, &st) == 0 && (st.st_mode & 07777) == 0640)
+		(void)chmod(path, 0660);
+}
+
 static int
 env_open(ack_store *s, size_t mapsize)
 {
@@ -314,6 +333,8 @@ env_open(ack_store *s, size_t mapsize)
 		    s->dir, mdb_strerror(rc));
 		return map_mdb(rc);
 	}
+	if (!(s->flags & ACK_STORE_RDONLY))
+		lock_file_group_rw(s->dir);
 	return ACK_OK;
 }
 

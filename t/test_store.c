@@ -336,6 +336,8 @@ child_reader(const char *tok1, const char *tok2, int in, int out)
 	return fails ? 1 : 0;
 }
 
+static void file_modes(const char *name);
+
 /* The reader is forked before the writer opens, so it inherits no handle. */
 static void
 test_readonly(void)
@@ -374,6 +376,32 @@ test_readonly(void)
 	close(p1[0]);
 	close(p2[1]);
 	ack_store_close(w);
+	file_modes("ro");
+}
+
+/* The files a writer created: data.mdb 0640, lock.mdb 0660 (a reader of
+ * the store's group registers in it); a mode set by hand is kept. */
+static void
+file_modes(const char *name)
+{
+	char dir[512], data[600], lock[600];
+	struct stat st;
+	ack_store *s;
+
+	store_path(name, dir, sizeof dir);
+	snprintf(data, sizeof data, "%s/data.mdb", dir);
+	snprintf(lock, sizeof lock, "%s/lock.mdb", dir);
+	if (stat(data, &st) != 0)
+		st.st_mode = 0;
+	is_int(st.st_mode & 07777, 0640, "data.mdb mode 0640");
+	if (stat(lock, &st) != 0)
+		st.st_mode = 0;
+	is_int(st.st_mode & 07777, 0660, "lock.mdb mode 0660");
+	ok(chmod(lock, 0600) == 0, "lock.mdb set to 0600 by hand");
+	s = open_store(name, 0, 0);
+	ok(s != NULL && stat(lock, &st) == 0 && (st.st_mode & 07777) == 0600,
+	    "a writer keeps lock.mdb 0600 set by hand");
+	ack_store_close(s);
 }
 
 /* ---------------------------------------------------------------- errors */
@@ -1230,6 +1258,8 @@ main(void)
 {
 	const char *tmp = getenv("TMPDIR");
 	ack_store *s;
+
+	umask(022); /* the file modes checked are those of this umask */
 
 	snprintf(topdir, sizeof topdir, "%s/test_store.XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (mkdtemp(topdir) == NULL) {
