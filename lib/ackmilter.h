@@ -547,7 +547,7 @@ typedef struct ack_report {
 	char *reporting_mta;
 	char *original_envelope_id; /* xtext-decoded */
 	char *arrival_date;
-	char *original_message_id;  /* MDN */
+	char *original_message_id;  /* MDN; auto-reply: its In-Reply-To */
 	char *reporting_ua;         /* MDN */
 	char *feedback_type;        /* ARF */
 	char *returned_token;       /* Ack-Tracking-Id from returned headers */
@@ -667,7 +667,8 @@ int ack_report_token(const ack_report *r, const char *envelope_token,
 
 /*
  * Record a parsed report in the store: find its token (ack_report_token,
- * then, for an MDN, its Original-Message-ID through the Message-ID index),
+ * then, for an MDN or an auto-reply, its Original-Message-ID or
+ * In-Reply-To through the Message-ID index),
  * and apply it (ack_store_apply).  token and *where tell what was found.
  * ACK_ENOTFOUND: no token, or a token the store does not know; ACK_EMAC /
  * ACK_ENOKEY: a forged or foreign token (nothing changed); other codes are

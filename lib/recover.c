@@ -74,8 +74,8 @@ ack_store_absorb(ack_store *s, const ack_keys *keys, const ack_report *r,
 	if (r == NULL)
 		return ACK_EINVAL;
 	rc = ack_report_token(r, envelope_token, keys, token, where);
-	if (rc == ACK_ENOTFOUND && r->kind == ACK_KIND_MDN &&
-	    r->original_message_id != NULL) {
+	if (rc == ACK_ENOTFOUND && (r->kind == ACK_KIND_MDN ||
+	    r->kind == ACK_KIND_AUTOREPLY) && r->original_message_id != NULL) {
 		if (where != NULL)
 			*where = "message-id";
 		rc = ack__store_lookup_msgid(s, r->original_message_id, token);

@@ -23,7 +23,7 @@
 static const char *const kept_headers[ACK__HDR_COUNT] = {
 	"content-type", "content-transfer-encoding", "subject", "from",
 	"auto-submitted", "message-id", "x-autoreply", "x-autorespond",
-	"precedence", "x-failed-recipients",
+	"precedence", "x-failed-recipients", "in-reply-to",
 };
 
 /* ------------------------------------------------------------- lifecycle */
@@ -177,7 +177,9 @@ kept_index(const char *s, size_t n)
 	case 10:
 		i = (s[0] | 0x20) == 'm' ? ACK__HDR_MSGID : ACK__HDR_PRECEDENCE;
 		break;
-	case 11: i = ACK__HDR_XAUTOREPLY; break;
+	case 11:
+		i = (s[0] | 0x20) == 'x' ? ACK__HDR_XAUTOREPLY : ACK__HDR_INREPLYTO;
+		break;
 	case 12: i = ACK__HDR_CTYPE; break;
 	case 13: i = ACK__HDR_XAUTORESPOND; break;
 	case 14: i = ACK__HDR_AUTOSUB; break;

@@ -473,6 +473,24 @@ decide(ack_parser *p)
 	return rc;
 }
 
+/* An auto-reply names the message it answers in In-Reply-To: its first
+ * msg-id, kept as the report's original Message-ID (what a read receipt
+ * carries in Original-Message-ID), so that it can be matched by it. */
+static int
+autoreply_answers(ack_parser *p)
+{
+	const char *v = ack__parser_hdr(p, ACK__HDR_INREPLYTO), *lt, *gt;
+	ack_report *r = &p->b.r;
+
+	if (r->kind != ACK_KIND_AUTOREPLY || r->original_message_id != NULL ||
+	    v == NULL || (lt = strchr(v, '<')) == NULL ||
+	    (gt = strchr(lt, '>')) == NULL)
+		return ACK_OK;
+	if ((r->original_message_id = ack__strndup(lt, (size_t)(gt - lt) + 1)) == NULL)
+		return ACK_ENOMEM;
+	return ACK_OK;
+}
+
 int
 ack_parser_eom(ack_parser *p)
 {
@@ -495,5 +513,7 @@ ack_parser_eom(ack_parser *p)
 	ack__fields_finish(&p->b);
 	if (rc == ACK_OK)
 		rc = ack__bounce_classify(p);
+	if (rc == ACK_OK)
+		rc = autoreply_answers(p);
 	return rc;
 }

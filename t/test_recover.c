@@ -646,6 +646,64 @@ test_tracking_header(void)
 	is_int(o.rc, ACK_OK, "Ack-Tracking-Id again: recorded");
 }
 
+/* An auto-reply (the pattern library tells it) names the message it
+ * answers in In-Reply-To: matched through the Message-ID index, an event
+ * only.  Needs ACK_SRCDIR for the patterns. */
+static void
+test_autoreply(void)
+{
+	const char *src = getenv("ACK_SRCDIR");
+	char dir[512], err[256] = "", msgid[64], text[1024];
+	ack_patterns *pt = NULL;
+	ack_parser *ap = NULL;
+	const ack_report *r;
+	uint64_t before;
+	token_t tok, got;
+	const char *where = NULL;
+	ack_apply_result res = { 0 };
+	int rc;
+
+	if (src == NULL) {
+		ok(1, "# SKIP auto-reply by In-Reply-To: ACK_SRCDIR is not set");
+		return;
+	}
+	snprintf(dir, sizeof dir, "%s/patterns", src);
+	if (ack_patterns_load(&pt, dir, err, sizeof err) != ACK_OK ||
+	    ack_parser_new(&ap, 0) != ACK_OK) {
+		ok(0, "patterns and parser for auto-replies (%s)", err);
+		ack_patterns_free(pt);
+		return;
+	}
+	ack_parser_set_patterns(ap, pt);
+	new_msg(tok, msgid);
+	snprintf(text, sizeof text, "From: " RCPT "\nTo: alice@src.example\n"
+	    "Subject: Out of office\nAuto-Submitted: auto-replied\n"
+	    "In-Reply-To: %s (alice's message)\n\nI am away.\n", msgid);
+	r = ack_parser_message(ap, text, strlen(text)) == ACK_OK ?
+	    ack_parser_result(ap) : NULL;
+	ok(r != NULL && r->kind == ACK_KIND_AUTOREPLY, "auto-reply recognised");
+	is_str(r ? r->original_message_id : NULL, msgid,
+	    "its In-Reply-To is kept as the original Message-ID");
+	before = last_event();
+	rc = r ? ack_store_absorb(store, keys, r, NULL, NOW, got, &where, &res) :
+	    ACK_EINVAL;
+	is_int(rc, ACK_OK, "auto-reply matched by In-Reply-To");
+	is_str(where, "message-id", "auto-reply: found_by message-id");
+	is_str(got, tok, "auto-reply: the message's token");
+	is_int(last_event() - before, 1, "auto-reply: one event");
+	is_int(state_of(tok, true), ACK_DSN_PENDING, "auto-reply: DSN state unchanged");
+	snprintf(text, sizeof text, "From: " RCPT "\nSubject: Out of office\n"
+	    "Auto-Submitted: auto-replied\nIn-Reply-To: <other@src.example>\n\n"
+	    "I am away.\n");
+	r = ack_parser_message(ap, text, strlen(text)) == ACK_OK ?
+	    ack_parser_result(ap) : NULL;
+	rc = r ? ack_store_absorb(store, keys, r, NULL, NOW, got, &where, &res) :
+	    ACK_EINVAL;
+	is_int(rc, ACK_ENOTFOUND, "auto-reply to an unknown Message-ID: not matched");
+	ack_parser_free(ap);
+	ack_patterns_free(pt);
+}
+
 int
 main(void)
 {
@@ -660,6 +718,7 @@ main(void)
 	test_unknown();
 	test_twice();
 	test_tracking_header();
+	test_autoreply();
 	ack_parser_free(parser);
 	ack_store_close(store);
 	ack_keys_free(keys);
