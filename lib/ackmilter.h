@@ -598,8 +598,9 @@ void ack_patterns_free(ack_patterns *pt);
 /* Number of rules loaded. */
 size_t ack_patterns_count(const ack_patterns *pt);
 /* Use pt at eom (NULL: none, only RFC reports are recognised).  With
- * patterns the parser also tells kind bounce and autoreply, and refines a
- * vague DSN status from its Diagnostic-Code. */
+ * patterns the parser also tells kind bounce and autoreply, and takes a
+ * DSN recipient's reason from its Diagnostic-Code when the status does
+ * not tell (x.0.0, x.y.0, x.7.x); the status stays the one stated. */
 void ack_parser_set_patterns(ack_parser *p, const ack_patterns *pt);
 /* The name of the tracking header (TrackingHeader) to look for in
  * returned headers; default "Ack-Tracking-Id".  ACK_EINVAL unless it is

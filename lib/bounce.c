@@ -5,7 +5,8 @@
  * from the header hints and the rules, then finds the failed recipients
  * (text, X-Failed-Recipients, the returned message's To:), their action,
  * status and reason.  It also gives every DSN recipient its reason and
- * hard/soft flag, refining a vague status's reason from the diagnostic.
+ * hard/soft flag, read from its diagnostic when the status is vague or
+ * of the policy subject (x.0.0, x.y.0, x.7.x), as for bounces.
  */
 #include "config.h"
 
@@ -495,21 +496,49 @@ pick_status(scan *s, const char *blk, size_t bn, const char *reason)
 }
 
 /*
- * The reason of one recipient's block: a specific status in it speaks for
- * itself (x.1.1, x.2.2 ...; not x.y.0, nor the policy subject x.7.x,
- * whose reasons vary); else the reason rules on the block, then on the
- * text.
+ * Does a status speak for itself (x.1.1, x.2.2 ...)?  Not a vague one
+ * (x.0.x, x.y.0), nor one of the policy subject x.7.x, whose reasons vary
+ * (blocked, spamdetected, virusdetected, policyviolation, rejected ...),
+ * but for the registered x.7.20 to x.7.99 (DKIM, SPF, reverse DNS,
+ * authentication, null MX: RFC 7372, 7505) below vendors' x.7.1xx.
  */
+static bool
+status_speaks(const char *st)
+{
+	size_t n = st ? strlen(st) : 0;
+	long detail;
+
+	if (ack_status_reason(st) == NULL || st[2] == '0' ||
+	    strcmp(st + n - 2, ".0") == 0)
+		return false;
+	detail = strtol(st + 4, NULL, 10);
+	return st[2] != '7' || (detail >= 20 && detail <= 99);
+}
+
+/*
+ * The reason of a diagnostic text t[0..n) with its status (NULL: none),
+ * the same for a DSN's Diagnostic-Code and a bounce's recipient block: a
+ * status that speaks for itself, else the first reason rule matching the
+ * text; NULL when neither tells.
+ */
+static const char *
+diag_reason(scan *s, const char *status, const char *t, size_t n)
+{
+	if (status_speaks(status))
+		return ack_status_reason(status);
+	return s->pt ? reason_in(s, t, n) : NULL;
+}
+
+/* The reason of one recipient's block (diag_reason with the block's own
+ * status), else the reason rules on the whole text. */
 static const char *
 block_reason(scan *s, const char *blk, size_t n)
 {
 	const char *reason;
 	char st[16];
+	bool have = ack__status_find(blk, n, st, sizeof st);
 
-	if (ack__status_find(blk, n, st, sizeof st) && st[0] != '2' &&
-	    st[2] != '0' && st[2] != '7' && strcmp(st + strlen(st) - 2, ".0") != 0)
-		return ack_status_reason(st);
-	if ((reason = reason_in(s, blk, n)) != NULL)
+	if ((reason = diag_reason(s, have ? st : NULL, blk, n)) != NULL)
 		return reason;
 	if (!s->text_reason_done) {
 		s->text_reason = reason_in(s, s->text, s->len < PRE_MAX ?
@@ -674,20 +703,47 @@ ack__bounce_recipients(ack_parser *p)
 
 /* ------------------------------------------------------- classification */
 
-/* Reason and hard/soft of one DSN or bounce recipient. */
+/*
+ * The status to read a DSN recipient's diagnostic t[0..n) with: its own,
+ * or when that is vague (x.0.0) the first specific status of the same
+ * class in the text (into st): "5.0.0" with "550 5.1.1 ..." reads as
+ * 5.1.1.
+ */
+static const char *
+reading_status(const char *status, const char *t, size_t n, char *st,
+    size_t stlen)
+{
+	if (!ack__status_vague(status) || ack_status_reason(status) == NULL)
+		return status;
+	if (ack__status_find(t, n, st, stlen) && st[0] == status[0] &&
+	    !ack__status_vague(st))
+		return st;
+	return status;
+}
+
+/*
+ * Reason and hard/soft of one DSN recipient (a bounce's have theirs),
+ * from its status and diagnostic as for a bounce (diag_reason).  The
+ * status field itself stays the one the report states (what a DSN's
+ * reader compares); the reason carries the refinement.
+ */
 static int
 classify_rcpt(scan *s, ack_report_rcpt *r)
 {
 	const char *reason = NULL;
+	char st[16];
 
 	if (r->reason != NULL || r->status == NULL || r->status[0] == '2')
 		return ACK_OK;
-	if (s->pt && r->diagnostic && ack__status_vague(r->status)) {
+	if (r->diagnostic != NULL) {
 		size_t n = strlen(r->diagnostic);
+		const char *status = reading_status(r->status, r->diagnostic, n,
+		    st, sizeof st);
 
 		/* the filter of the diagnostic spares the rules it cannot hold */
-		s->filt = ack__parser_filter(s->p, r->diagnostic, n);
-		reason = reason_in(s, r->diagnostic, n);
+		if (s->pt)
+			s->filt = ack__parser_filter(s->p, r->diagnostic, n);
+		reason = diag_reason(s, status, r->diagnostic, n);
 	}
 	if (reason == NULL)
 		reason = ack_status_reason(r->status);

@@ -224,6 +224,31 @@ quantifier(litscan *l)
 /* What an atom matches. */
 enum { A_BYTE, A_EMPTY, A_GROUP, A_OTHER };
 
+static int
+hexdigit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+		return (c | 0x20) - 'a' + 10;
+	return -1;
+}
+
+/* "\xhh" at l->p (one or two hex digits, as PCRE2 reads it without
+ * braces): A_BYTE for an ASCII byte but NUL, A_OTHER for a byte past
+ * ASCII (like such a byte written as it is). */
+static int
+hex_escape(litscan *l, int *c)
+{
+	int d;
+
+	l->p++;
+	*c = 0;
+	for (int k = 0; k < 2 && (d = hexdigit(*l->p)) >= 0; k++, l->p++)
+		*c = *c * 16 + d;
+	return *c > 0 && *c < 0x80 ? A_BYTE : A_OTHER;
+}
+
 /*
  * An escape at l->p (after the backslash): A_BYTE and its byte in *c,
  * A_EMPTY for an assertion that matches no text, A_OTHER for a class or
@@ -233,6 +258,8 @@ static int
 escape(litscan *l, int *c)
 {
 	*c = (unsigned char)*l->p;
+	if (*c == 'x' && hexdigit(l->p[1]) >= 0)
+		return hex_escape(l, c);
 	if (*c == '\0' || strchr("xpPNgkQEoc0123456789", *c)) {
 		l->fail = true;
 		return A_OTHER;

@@ -1,5 +1,6 @@
 # 80-reasons.pat - the reason a diagnostic text gives, for non-standard
-# bounces and for DSNs whose status is vague (x.0.0).  The first rule
+# bounces and for DSNs whose status does not speak for itself (x.0.0,
+# x.y.0, x.7.x: see diag_reason in lib/bounce.c).  The first rule
 # that matches wins, so the specific phrases come first.
 reason mailboxfull    \b(?:mailbox (?:is )?full|mailbox exceeds (?:the )?allowed size|over ?quota|quota exceeded|exceeded (?:storage|the quota)|mailbox (?:size )?limit|disk quota|insufficient (?:disk )?space|user is over|full mailbox|mailfolder is full|too many messages in (?:the )?mailbox)
 reason mesgtoobig     \b(?:message (?:is )?too (?:big|large)|message size exceeds|exceeds? (?:the )?(?:maximum|max) (?:message )?size|size limit|message too long)
@@ -8,8 +9,10 @@ reason hostunknown    \b(?:host unknown|(?<![@\w.-])[a-z0-9-]+(?:\.[a-z0-9-]+)+ 
 reason suspend        \b(?:account (?:is )?(?:suspended|disabled|inactive|locked|frozen)|mailbox (?:is )?(?:disabled|inactive|suspended)|temporarily (?:locked|disabled))
 reason notaccept      \b(?:(?:an )?MX or SRV record indicated no SMTP service|no MX record found|null MX)
 reason virusdetected  \b(?:virus|malware|infected)
-reason spamdetected   \b(?:spam|junk mail|bulk mail)
-reason blocked        \b(?:blocked|invalid rdns|after (?:initial connection|HELO|EHLO):\s+5\d\d|blacklist|block ?list|dnsbl|rbl|listed (?:at|in|on)|client host rejected|reverse dns|ptr record)
+# "spam" but not a block list's name (spamhaus, spamcop, spamrats,
+# spam.dnsbl.sorbs.net ...): a listing of the sending host is "blocked".
+reason spamdetected   \b(?:(?<![.@/-])spam(?!haus|cop|rats|cannibal|[\w-]*\.[a-z])|junk mail|bulk mail)
+reason blocked        \b(?:blocked|invalid rdns|after (?:initial connection|HELO|EHLO):\s+5\d\d|blacklist|block ?list|dnsbl|rbl|listed (?:at|in|on)|client host rejected|reverse dns|ptr record|banned sending ip)
 reason norelaying     \b(?:relay(?:ing)? (?:access )?(?:denied|not permitted|prohibited)|not permitted to relay|unable to relay|we do not relay)
 reason securityerror  \b(?:authentication required|spf|dkim|dmarc)\b
 reason expired        \b(?:retry timeout exceeded|all hosts have been failing for a long time|not delivered within \d|too long in the queue|queue too long|could not be delivered for|expired|giving up|delivery time expired|message timed out)
