@@ -187,6 +187,14 @@ void ack_notify_format(unsigned bits, char *out, size_t outlen);
  * record returned by the store is freed with ack_record_free().  NULL
  * means "absent".
  */
+/* ack_rcpt.dsn_hard: is the address unusable (ack_reason_hard)?  Zero is
+ * "unknown" so that a zeroed recipient and an older record read right. */
+enum {
+	ACK_HARD_UNKNOWN = 0,
+	ACK_HARD_YES = 1, /* hard: the address itself is unusable */
+	ACK_HARD_NO = 2,  /* soft: worth another try later */
+};
+
 typedef struct ack_rcpt {
 	char *address; /* as given in RCPT TO, without <> */
 	char *orcpt;   /* ORCPT value as sent, e.g. "rfc822;a@b" (decoded) */
@@ -196,6 +204,7 @@ typedef struct ack_rcpt {
 	char *dsn_diagnostic; /* Diagnostic-Code */
 	char *dsn_remote_mta; /* Remote-MTA */
 	char *dsn_reason;     /* reason taxonomy word */
+	int dsn_hard;         /* ACK_HARD_*, set with dsn_reason */
 	int64_t dsn_updated;  /* unix time, 0 when never */
 	int mdn_state;
 	char *mdn_disposition; /* full Disposition field */
@@ -539,7 +548,11 @@ typedef struct ack_report_rcpt {
 	char *will_retry_until;
 	char *disposition;        /* MDN: full Disposition field */
 	char *reason;             /* reason taxonomy word (ack_status_reason) */
-	int hard;                 /* -1 unknown, 0 soft, 1 hard bounce */
+	int hard;                 /* 1 hard: the address itself is unusable (not
+	                             merely "permanent": a full mailbox or a
+	                             policy rejection is soft); 0 soft; -1 unknown */
+	bool guessed;             /* non-standard bounce: the address is the
+	                             returned message's To:, not named as failed */
 } ack_report_rcpt;
 
 typedef struct ack_report {

@@ -34,7 +34,8 @@ typedef struct window {
 
 typedef struct found {
 	size_t pos, end;       /* where the rule matched in the text */
-	char addr[256];
+	char addr[256];        /* "": the bounce names no recipient */
+	bool guessed;          /* from the returned message's To: */
 } found;
 
 typedef struct scan {
@@ -299,6 +300,7 @@ add_found(scan *s, const char *a, size_t n, size_t pos, size_t end)
 		return;
 	f->pos = pos;
 	f->end = end;
+	f->guessed = false;
 	s->nf++;
 }
 
@@ -396,14 +398,17 @@ text_recipients(scan *s)
 	}
 }
 
-/* Comma or blank separated addresses (X-Failed-Recipients, To:). */
+/* Comma or blank separated addresses (X-Failed-Recipients, To:); guessed:
+ * the list only says who the message was for, not who failed. */
 static void
-list_recipients(scan *s, const char *v, size_t pos)
+list_recipients(scan *s, const char *v, size_t pos, bool guessed)
 {
 	while (v && *v && s->nf < RCPT_MAX) {
-		size_t n = strcspn(v, ",; \t");
+		size_t n = strcspn(v, ",; \t"), before = s->nf;
 
 		add_found(s, v, n, pos, pos);
+		if (s->nf > before)
+			s->f[before].guessed = guessed;
 		v += n;
 		v += strspn(v, ",; \t");
 	}
@@ -572,7 +577,8 @@ fill_rcpt(scan *s, size_t i)
 		s->blk_b = end;
 	}
 	reason = s->blk_reason;
-	r->final_recipient = ack__strdup(s->f[i].addr);
+	r->final_recipient = s->f[i].addr[0] ? ack__strdup(s->f[i].addr) : NULL;
+	r->guessed = s->f[i].guessed;
 	r->action = ack__strdup(s->delayed ? "delayed" : "failed");
 	r->status = pick_status(s, blk, end - start, reason);
 	skip = s->f[i].end > start && s->f[i].end < end ? s->f[i].end - start : 0;
@@ -581,7 +587,8 @@ fill_rcpt(scan *s, size_t i)
 		reason = ack_status_reason(r->status);
 	r->reason = reason ? ack__strdup(reason) : NULL;
 	r->hard = ack_reason_hard(reason, r->status);
-	if (!r->final_recipient || !r->action || !r->status || !r->diagnostic ||
+	if ((s->f[i].addr[0] && !r->final_recipient) || !r->action || !r->status ||
+	    !r->diagnostic ||
 	    (reason && !r->reason))
 		return ACK_ENOMEM;
 	return ACK_OK;
@@ -603,9 +610,15 @@ extract(scan *s)
 	text_recipients(s);
 	if (s->nf == 0)
 		list_recipients(s, ack__parser_header_value(s->p, "x-failed-recipients"),
-		    0);
+		    0, false);
 	if (s->nf == 0)
-		list_recipients(s, ack__parser_returned_to(s->p), s->len);
+		list_recipients(s, ack__parser_returned_to(s->p), s->len, true);
+	if (s->nf == 0 && ack__parser_build(s->p)->r.kind == ACK_KIND_BOUNCE) {
+		/* a bounce naming no one: one block without an address, for
+		 * the store to apply to the message the token names */
+		memset(&s->f[0], 0, sizeof s->f[0]);
+		s->nf = 1;
+	}
 	qsort(s->f, s->nf, sizeof *s->f, by_pos);
 	for (size_t i = 0; i < s->nf && rc == ACK_OK; i++)
 		rc = fill_rcpt(s, i);

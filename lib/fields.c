@@ -501,8 +501,11 @@ ack__fields_finish(ack__report_build *b)
 	for (size_t i = 0; i < b->r.nrcpt; i++) {
 		ack_report_rcpt *r = &b->r.rcpt[i];
 
+		/* kept without an address: an MDN's disposition, a
+		 * non-standard bounce naming no one (bounce.c) */
 		if (!has_address(r) && !(b->r.kind == ACK_KIND_MDN &&
-		    (r->disposition || r->action))) {
+		    (r->disposition || r->action)) &&
+		    !(b->r.kind == ACK_KIND_BOUNCE && r->action)) {
 			rcpt_clear(r);
 			continue;
 		}

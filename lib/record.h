@@ -45,6 +45,7 @@ enum {
 	ACK_TAG_RCPT_MDN_STATE = 10,
 	ACK_TAG_RCPT_MDN_DISPOSITION = 11,
 	ACK_TAG_RCPT_MDN_UPDATED = 12,
+	ACK_TAG_RCPT_DSN_HARD = 13, /* optional: absent in older records */
 };
 
 /* Tags of an event record ('E'). */

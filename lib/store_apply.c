@@ -2,6 +2,12 @@
  * store_apply.c - applying a parsed report to a message of the receipt
  * store: recipient matching, DSN and MDN state, duplicate detection by
  * block digest ("seen"), and one event per new block.
+ *
+ * A non-standard bounce is weaker evidence than a DSN: it never adds a
+ * recipient (its text may hold any address: a signature, a help desk),
+ * and a recipient it only infers (guessed from the returned message's
+ * To:, or the message's only recipient when it names no one) is updated
+ * only while the network has not settled it (state_open).
  */
 #include "config.h"
 
@@ -29,6 +35,8 @@ struct apply_arg {
 	ack_apply_result *res;
 	struct slot *v;
 	size_t n, cap;
+	const ack_report_rcpt *guess_block; /* the one guessed block applied */
+	size_t guess_slot;                  /* ... to this slot */
 	uint64_t seq;
 	ack_buf buf;
 };
@@ -171,6 +179,29 @@ str_eq(const char *a, const char *b)
 	return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
 }
 
+/* The block's address, NULL when it names none. */
+static const char *
+block_addr(const ack_report_rcpt *b)
+{
+	if (b->final_recipient && b->final_recipient[0])
+		return b->final_recipient;
+	if (b->original_recipient && b->original_recipient[0])
+		return b->original_recipient;
+	return NULL;
+}
+
+/*
+ * May a recipient the report only infers be updated?  Yes while there is
+ * no final word on it: no DSN word yet, pending, delayed, or relayed (a
+ * relay to a host that sends no DSNs is exactly where a later plain
+ * bounce comes from).  Never over delivered, expanded or failed.
+ */
+static bool
+state_open(const ack_rcpt *r)
+{
+	return !ack_dsn_state_final(r->dsn_state) || r->dsn_state == ACK_DSN_RELAYED;
+}
+
 static struct slot *
 slot_find(struct apply_arg *a, const ack_report_rcpt *b)
 {
@@ -185,28 +216,71 @@ slot_find(struct apply_arg *a, const ack_report_rcpt *b)
 }
 
 /*
+ * Guessed blocks (the returned message's To:) name who the message was
+ * for, not who failed: only a guess that singles out one open recipient
+ * is applied.  Several open ones: none (do not guess).  None of the
+ * guessed addresses known: the message's only recipient, if open (the
+ * To: need not be the envelope: Bcc, lists).
+ */
+static void
+pick_guess(struct apply_arg *a)
+{
+	const ack_report *r = a->rep;
+	const ack_report_rcpt *first = NULL;
+	size_t hits = 0;
+
+	a->guess_block = NULL;
+	for (size_t i = 0; i < r->nrcpt; i++) {
+		struct slot *sl;
+
+		if (!r->rcpt[i].guessed)
+			continue;
+		if (first == NULL)
+			first = &r->rcpt[i];
+		if ((sl = slot_find(a, &r->rcpt[i])) != NULL && state_open(&sl->r)) {
+			a->guess_block = &r->rcpt[i];
+			a->guess_slot = (size_t)(sl - a->v);
+			hits++;
+		}
+	}
+	if (hits > 1)
+		a->guess_block = NULL;
+	if (hits == 0 && first != NULL && a->n == 1 && state_open(&a->v[0].r)) {
+		a->guess_block = first;
+		a->guess_slot = 0;
+	}
+}
+
+/*
  * Find the block's recipient or add it.  A failure or delay notice that
  * names no recipient (a non-standard bounce whose text gives none) is
- * about the message's only recipient when it has exactly one; otherwise
- * *sl is NULL and it stays a message-level event.
+ * about the message's only recipient when it has exactly one (and, for a
+ * bounce, while it is open); otherwise *sl is NULL and it stays an event.
  */
 static int
 slot_for(struct apply_arg *a, const ack_report_rcpt *b, struct slot **sl)
 {
-	const char *addr = b->final_recipient;
+	const char *addr = block_addr(b);
 	int kind = a->rep->kind;
 
-	if (addr == NULL)
-		addr = b->original_recipient;
-	if (addr == NULL || *addr == '\0') {
-		*sl = a->n == 1 && (kind == ACK_KIND_BOUNCE || kind == ACK_KIND_DSN) ?
-		    &a->v[0] : NULL;
+	*sl = NULL;
+	if (b->guessed) {
+		if (b == a->guess_block)
+			*sl = &a->v[a->guess_slot];
+		return ACK_OK;
+	}
+	if (addr == NULL) {
+		if (a->n == 1 && (kind == ACK_KIND_DSN ||
+		    (kind == ACK_KIND_BOUNCE && state_open(&a->v[0].r))))
+			*sl = &a->v[0];
 		return ACK_OK;
 	}
 	if ((*sl = slot_find(a, b)) != NULL)
 		return ACK_OK;
-	if (a->rep->kind == ACK_KIND_AUTOREPLY)
-		return ACK_OK; /* an auto-reply's sender is no recipient to add */
+	/* an auto-reply's sender, any address a bounce's text holds: no
+	 * recipients to add (the event keeps the address) */
+	if (kind == ACK_KIND_AUTOREPLY || kind == ACK_KIND_BOUNCE)
+		return ACK_OK;
 	if ((*sl = slot_new(a)) == NULL)
 		return ACK_ENOMEM;
 	if (((*sl)->r.address = ack__strdup(addr)) == NULL) {
@@ -235,6 +309,15 @@ set_str(char **dst, const char *src, bool *changed)
 	return ACK_OK;
 }
 
+/* The store's hard/soft of a block: only meaningful with a reason. */
+static int
+block_hard(const ack_report_rcpt *b)
+{
+	if (b->reason == NULL || b->hard < 0)
+		return ACK_HARD_UNKNOWN;
+	return b->hard > 0 ? ACK_HARD_YES : ACK_HARD_NO;
+}
+
 static int
 apply_dsn(ack_rcpt *r, const ack_report_rcpt *b, int64_t now, bool *changed)
 {
@@ -247,6 +330,9 @@ apply_dsn(ack_rcpt *r, const ack_report_rcpt *b, int64_t now, bool *changed)
 		*changed = true;
 	r->dsn_state = st;
 	r->dsn_updated = now;
+	if (r->dsn_hard != block_hard(b))
+		*changed = true;
+	r->dsn_hard = block_hard(b);
 	if ((rc = set_str(&r->dsn_status, b->status, changed)) != ACK_OK ||
 	    (rc = set_str(&r->dsn_diagnostic, b->diagnostic, changed)) != ACK_OK ||
 	    (rc = set_str(&r->dsn_reason, b->reason, changed)) != ACK_OK)
@@ -294,7 +380,7 @@ block_event(ack_store *s, MDB_txn *txn, struct apply_arg *a,
 	const char *kind = ack_report_kind_name(a->rep->kind);
 	ack_event e = {
 		.time = a->now,
-		.recipient = sl ? sl->r.address : NULL,
+		.recipient = (char *)(sl ? sl->r.address : b ? block_addr(b) : NULL),
 		.kind = (char *)(kind ? kind : "unknown"),
 		.action = b ? b->action : a->rep->feedback_type,
 		.status = b ? b->status : NULL,
@@ -350,6 +436,7 @@ apply_txn(ack_store *s, MDB_txn *txn, void *arg)
 	if ((rc = slots_load(s, txn, a)) != ACK_OK ||
 	    (rc = ack__last_seq(s, txn, &a->seq)) != ACK_OK)
 		return rc;
+	pick_guess(a);
 	if (a->rep->nrcpt == 0)
 		rc = apply_block(s, txn, a, NULL);
 	for (size_t i = 0; rc == ACK_OK && i < a->rep->nrcpt; i++)

@@ -477,6 +477,23 @@ json_ratio(ack_json *j, uint64_t num, uint64_t den)
 	return ack_buf_printf(j->out, ".%04u", (unsigned)(r % 10000));
 }
 
+int
+json_hard(ack_json *j, int hard)
+{
+	if (hard == ACK_HARD_UNKNOWN)
+		return ack_json_null(j);
+	return ack_json_bool(j, hard == ACK_HARD_YES);
+}
+
+const char *
+fmt_reason(const char *reason, int hard, char *out, size_t len)
+{
+	if (reason == NULL || hard == ACK_HARD_UNKNOWN)
+		return reason;
+	snprintf(out, len, "%s (%s)", reason, hard == ACK_HARD_YES ? "hard" : "soft");
+	return out;
+}
+
 void
 put_json_line(ack_buf *b)
 {

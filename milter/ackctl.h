@@ -120,5 +120,10 @@ int cmd_purge(int argc, char **argv);
 	} while (0)
 /* A fraction 0..1 with four decimals (the writer has no floating point). */
 int json_ratio(ack_json *j, uint64_t num, uint64_t den);
+/* A recipient's dsn_hard (ACK_HARD_*): true, false or null. */
+int json_hard(ack_json *j, int hard);
+/* Its reason for a table: "userunknown (hard)", "mailboxfull (soft)",
+ * the reason alone, or NULL. */
+const char *fmt_reason(const char *reason, int hard, char *out, size_t len);
 
 #endif

@@ -303,7 +303,7 @@ human_rcpt(const ack_record *rec, const ack_rcpt *r)
 	say("Delivery", line);
 	say("", dw.known);
 	human_status(r);
-	say("Reason", r->dsn_reason);
+	say("Reason", fmt_reason(r->dsn_reason, r->dsn_hard, line, sizeof line));
 	say("Diagnostic", r->dsn_diagnostic);
 	say("Remote MTA", r->dsn_remote_mta);
 	say("Why", dw.why);
@@ -381,6 +381,8 @@ json_rcpt(ack_json *j, const ack_record *rec, const ack_rcpt *r)
 	JS(ack_json_kstr(j, "status", r->dsn_status));
 	JS(json_status(j, r->dsn_status));
 	JS(ack_json_kstr(j, "reason", r->dsn_reason));
+	JS(ack_json_key(j, "hard"));
+	JS(json_hard(j, r->dsn_hard));
 	JS(ack_json_kstr(j, "diagnostic", r->dsn_diagnostic));
 	JS(ack_json_ktime(j, "updated", r->dsn_updated));
 	JS(json_words(j, &dw));

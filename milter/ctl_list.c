@@ -33,7 +33,7 @@ struct row {
 	int64_t submitted, dsn_updated, mdn_updated;
 	char token[ACK_TOKEN_LEN + 1];
 	char *message_id, *sender, *address, *status, *reason, *diagnostic;
-	int dsn, mdn;
+	int dsn, mdn, hard;
 };
 
 struct rows {
@@ -58,7 +58,7 @@ rows_add(struct rows *rs, const ack_record *rec, const ack_rcpt *r)
 	w = &rs->v[rs->n++];
 	*w = (struct row){ .submitted = rec->msg.submitted, .dsn = r->dsn_state,
 	    .mdn = r->mdn_state, .dsn_updated = r->dsn_updated,
-	    .mdn_updated = r->mdn_updated };
+	    .mdn_updated = r->mdn_updated, .hard = r->dsn_hard };
 	memcpy(w->token, rec->msg.token, sizeof w->token);
 	w->message_id = ctl_strdup(rec->msg.message_id);
 	w->sender = ctl_strdup(rec->msg.sender);
@@ -272,6 +272,8 @@ row_json(ack_json *j, const struct row *w, const struct filter *f, int64_t now)
 	JS(ack_json_ktime(j, "mdn_updated", w->mdn_updated));
 	JS(ack_json_kstr(j, "status", w->status));
 	JS(ack_json_kstr(j, "reason", w->reason));
+	JS(ack_json_key(j, "hard"));
+	JS(json_hard(j, w->hard));
 	JS(ack_json_kstr(j, "diagnostic", w->diagnostic));
 	if (f->expect != EXPECT_NONE) {
 		JS(ack_json_kint(j, "age", now - w->submitted));

@@ -104,6 +104,8 @@ json_dsn(ack_json *j, const ack_rcpt *r)
 	JS(ack_json_kstr(j, "diagnostic", r->dsn_diagnostic));
 	JS(ack_json_kstr(j, "remote_mta", r->dsn_remote_mta));
 	JS(ack_json_kstr(j, "reason", r->dsn_reason));
+	JS(ack_json_key(j, "hard"));
+	JS(json_hard(j, r->dsn_hard));
 	JS(ack_json_ktime(j, "updated", r->dsn_updated));
 	return ack_json_obj_close(j);
 }
@@ -204,15 +206,18 @@ show_human(const ack_record *rec)
 	    "delivery status (DSN) and read receipt (MDN) requested" :
 	    "delivery status (DSN) requested; no read receipt");
 	putchar('\n');
-	table_init(&t, 7);
-	table_row(&t, "RECIPIENT", "NOTIFY", "DSN", "STATUS", "REMOTE-MTA", "UPDATED", "MDN");
+	table_init(&t, 8);
+	table_row(&t, "RECIPIENT", "NOTIFY", "DSN", "STATUS", "REASON", "REMOTE-MTA",
+	    "UPDATED", "MDN");
 	for (size_t i = 0; i < rec->nrcpt; i++) {
 		const ack_rcpt *r = &rec->rcpt[i];
+		char reason[80];
 
 		ack_notify_format(r->notify, notify, sizeof notify);
 		fmt_local_time(r->dsn_updated, when, sizeof when);
 		table_row(&t, r->address, r->notify ? notify : NULL,
 		    ack_dsn_state_name(r->dsn_state), r->dsn_status,
+		    fmt_reason(r->dsn_reason, r->dsn_hard, reason, sizeof reason),
 		    r->dsn_remote_mta, when, ack_mdn_state_name(r->mdn_state));
 	}
 	table_print(&t);

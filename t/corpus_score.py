@@ -213,6 +213,8 @@ def overall_precision(files, rows, res, o, misses):
             want.setdefault(name, set()).add(norm_addr(rcpt))
     for name, addrs in want.items():
         for r in (res.get(name) or {}).get("recipients") or []:
+            if not r.get("address"):
+                continue  # a bounce naming no one: no recipient claimed
             o.prec_n += 1
             if norm_addr(r.get("address")) in addrs:
                 o.prec += 1

@@ -143,7 +143,7 @@ static const tcase cases[] = {
 	  "Subject: Mail Delivery Problem\n\n"
 	  "Your mail to the following recipients could not be delivered because\n"
 	  "they are not accepting mail from list@example.org:\n\tscreenname\n",
-	  ACK_KIND_BOUNCE, NULL, NULL, NULL, NULL, -1 },
+	  ACK_KIND_BOUNCE, NULL, "failed", NULL, NULL, -1 },
 	{ "gateway dsn text", "From: postmaster@gw.example\nSubject: Delivery status notification\n\n"
 	  "   This is an automatically generated Delivery Status Notification.\n\n"
 	  "Delivery to the following recipients failed permanently:\n\n   * cy@example.com\n\n"
@@ -313,6 +313,15 @@ check_case(ack_parser *p, const tcase *c)
 		ok(ack_parser_candidate(p), "%s: a candidate after eoh", c->name);
 	else if (strcmp(c->name, "ordinary mail") == 0)
 		ok(!ack_parser_candidate(p), "%s: no candidate", c->name);
+	if (c->addr == NULL && c->action != NULL) {
+		/* a bounce naming no one: one block without an address, for
+		 * the store to apply to the message's only recipient */
+		ok(r->nrcpt == 1 && r->rcpt[0].final_recipient == NULL,
+		    "%s: one block without an address", c->name);
+		if (r->nrcpt == 1)
+			is_str(r->rcpt[0].action, c->action, "%s: action", c->name);
+		return;
+	}
 	if (c->addr == NULL) {
 		is_int(r->nrcpt, 0, "%s: no recipient", c->name);
 		return;
@@ -379,7 +388,7 @@ test_ooo_subjects(ack_parser *p)
 		c.msg = msg;
 		c.kind = ooo[i].kind;
 		c.addr = c.kind == ACK_KIND_NONE ? NULL : "lea@example.com";
-		c.action = "autoreplied";
+		c.action = c.kind == ACK_KIND_NONE ? NULL : "autoreplied";
 		c.hard = -1;
 		check_case(p, &c);
 	}

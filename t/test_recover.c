@@ -7,7 +7,9 @@
  * each of their three containers, an MDN's Original-Message-ID through
  * the Message-ID index); their order when two or more name known
  * messages; what a forged, foreign or unknown token does (nothing, and
- * no later source is tried); the same report twice (one event).
+ * no later source is tried); the same report twice (one event); plain
+ * (non-standard) bounces: the only recipient of one naming no one,
+ * recipients guessed from the returned To:, addresses that are none.
  */
 #include "config.h"
 
@@ -610,6 +612,258 @@ test_twice(void)
 	    "MDN again, found by its returned header: a duplicate");
 }
 
+/* ---------------------------------------------------------------- bounces */
+
+/*
+ * Non-standard bounces (kind bounce, with the pattern library) absorbed
+ * through the signed return address: the only recipient of a bounce
+ * naming no one, recipients guessed from the returned To:, and addresses
+ * the text holds that are no recipient of the message.
+ */
+
+#define AOL_TEXT "Your mail to the following recipients could not be delivered because\n" \
+	"they are not accepting mail from alice@src.example:\n\tscreenname\n\n"
+
+/* A message to the n addresses to[], with DSN states st[]: token into tok. */
+static void
+new_msg_to(token_t tok, const char *const *to, const int *st, size_t n)
+{
+	ack_rcpt r[4] = { { 0 } };
+	ack_msg m = { .sender = (char *)"alice@src.example", .submitted = NOW,
+		.flags = ACK_MSG_RETURN_PATH };
+	char msgid[64];
+
+	snprintf(msgid, sizeof msgid, "<b%u@src.example>", ++nmsg);
+	new_token(keys, tok);
+	memcpy(m.token, tok, sizeof m.token);
+	m.message_id = msgid;
+	for (size_t i = 0; i < n && i < 4; i++) {
+		r[i].address = (char *)to[i];
+		r[i].notify = ACK_NOTIFY_FAILURE;
+		r[i].dsn_state = st[i];
+	}
+	if (ack_store_put(store, &m, r, n) != ACK_OK)
+		printf("# put %s failed: %s\n", tok, ack_store_errmsg(store));
+}
+
+/* The DSN state of addr in message tok (-1: not a recipient), its status
+ * into status (when given); the number of recipients into *n. */
+static int
+rcpt_state(const char *tok, const char *addr, const char **status, size_t *n)
+{
+	static char st[16];
+	ack_record rec;
+	int state = -1;
+
+	*n = 0;
+	if (ack_store_get(store, tok, &rec) != ACK_OK)
+		return -2;
+	*n = rec.nrcpt;
+	for (size_t i = 0; i < rec.nrcpt; i++) {
+		if (strcmp(rec.rcpt[i].address, addr) != 0)
+			continue;
+		state = rec.rcpt[i].dsn_state;
+		snprintf(st, sizeof st, "%s", rec.rcpt[i].dsn_status ?
+		    rec.rcpt[i].dsn_status : "(none)");
+	}
+	if (status)
+		*status = st;
+	ack_record_free(&rec);
+	return state;
+}
+
+/* The bounce events of a message: their recipients ("-": none) and
+ * actions, "rcpt=action" joined by spaces. */
+struct bounce_events {
+	char s[512];
+};
+
+static int
+bounce_event(const ack_event *e, void *arg)
+{
+	struct bounce_events *b = arg;
+	size_t n = strlen(b->s);
+
+	if (strcmp(e->kind, "bounce") == 0)
+		snprintf(b->s + n, sizeof b->s - n, "%s%s=%s", n ? " " : "",
+		    e->recipient ? e->recipient : "-", e->action ? e->action : "-");
+	return 0;
+}
+
+static const char *
+bounce_events(const char *tok)
+{
+	static struct bounce_events b;
+
+	b.s[0] = '\0';
+	if (ack_store_message_events(store, tok, bounce_event, &b) != ACK_OK)
+		return "(events failed)";
+	return b.s;
+}
+
+/* A plain bounce to the return address of tok: text, then (returned_to
+ * given) the returned message with that To:.  Absorbed by its envelope. */
+static outcome
+absorb_bounce(const char *tok, const char *text, const char *returned_to)
+{
+	outcome o = { .rc = ACK_EINVAL };
+	token_t env;
+	ack_buf b;
+	int rc;
+
+	ack_buf_init(&b, 0);
+	rc = ack_buf_printf(&b, "From: Mail Delivery Subsystem <MAILER-DAEMON@aol.com>\n"
+	    "To: bounces+%s@return.example\nSubject: Mail Delivery Problem\n", tok);
+	if (rc == ACK_OK && returned_to == NULL)
+		rc = ack_buf_printf(&b, "\n%s", text);
+	else if (rc == ACK_OK)
+		rc = ack_buf_printf(&b, "MIME-Version: 1.0\n"
+		    "Content-Type: multipart/mixed; boundary=\"B\"\n\n"
+		    "--B\nContent-Type: text/plain\n\n%s\n"
+		    "--B\nContent-Type: message/rfc822\n\n"
+		    "From: alice@src.example\nTo: %s\nSubject: hello\n\nHello.\n\n--B--\n",
+		    text, returned_to);
+	if (rc == ACK_OK)
+		rc = ack_parser_message(parser, b.data, b.len);
+	ack_buf_free(&b);
+	if (rc == ACK_OK && ack_parser_result(parser)->kind != ACK_KIND_BOUNCE)
+		printf("# not parsed as a bounce\n");
+	if (rc == ACK_OK)
+		o.rc = ack_store_absorb(store, keys, ack_parser_result(parser),
+		    env_token(tok, env), NOW, o.token, &o.where, &o.res);
+	return o;
+}
+
+/* A bounce naming no recipient: the message's only one, else an event. */
+static void
+test_bounce_unnamed(void)
+{
+	static const char *const one[] = { RCPT }, *const two[] = { "a@dest.example",
+		"b@dest.example" };
+	static const int pend[] = { ACK_DSN_PENDING, ACK_DSN_PENDING },
+		done[] = { ACK_DSN_DELIVERED };
+	const char *st = NULL;
+	token_t tok;
+	outcome o;
+	size_t n;
+
+	new_msg_to(tok, one, pend, 1);
+	o = absorb_bounce(tok, AOL_TEXT, NULL);
+	ok(o.rc == ACK_OK && o.res.updated == 1 && o.res.added == 0,
+	    "unnamed bounce, 1 recipient: it is updated");
+	is_int(rcpt_state(tok, RCPT, &st, &n), ACK_DSN_FAILED,
+	    "unnamed bounce, 1 recipient: failed");
+	is_str(st, "5.0.0", "unnamed bounce, 1 recipient: the text's status");
+	is_str(bounce_events(tok), RCPT "=failed", "unnamed bounce: its event");
+
+	new_msg_to(tok, two, pend, 2);
+	o = absorb_bounce(tok, AOL_TEXT, NULL);
+	ok(o.rc == ACK_OK && o.res.updated == 0 && o.res.events == 1,
+	    "unnamed bounce, 2 recipients: an event only");
+	ok(rcpt_state(tok, two[0], NULL, &n) == ACK_DSN_PENDING && n == 2 &&
+	    rcpt_state(tok, two[1], NULL, &n) == ACK_DSN_PENDING,
+	    "unnamed bounce, 2 recipients: both still pending");
+	is_str(bounce_events(tok), "-=failed",
+	    "unnamed bounce, 2 recipients: a message-level failed event");
+
+	new_msg_to(tok, one, done, 1);
+	o = absorb_bounce(tok, AOL_TEXT, NULL);
+	ok(o.rc == ACK_OK && o.res.updated == 0 && o.res.events == 1 &&
+	    rcpt_state(tok, RCPT, NULL, &n) == ACK_DSN_DELIVERED,
+	    "unnamed bounce, recipient delivered: stays delivered");
+}
+
+/* Recipients guessed from the returned To:: only a known, open one. */
+static void
+test_bounce_guessed(void)
+{
+	static const char *const ef[] = { "erin@dest.example", "frank@dest.example" },
+		*const one[] = { RCPT };
+	static const int mixed[] = { ACK_DSN_PENDING, ACK_DSN_DELIVERED },
+		pend[] = { ACK_DSN_PENDING, ACK_DSN_PENDING },
+		relayed[] = { ACK_DSN_RELAYED };
+	const char *st = NULL;
+	token_t tok;
+	outcome o;
+	size_t n;
+
+	new_msg_to(tok, ef, mixed, 2);
+	o = absorb_bounce(tok, AOL_TEXT, "erin@dest.example, frank@dest.example");
+	ok(o.rc == ACK_OK && o.res.updated == 1 && o.res.added == 0 &&
+	    o.res.events == 2, "To: erin, frank (delivered): one update, two events");
+	is_int(rcpt_state(tok, ef[0], &st, &n), ACK_DSN_FAILED, "erin failed");
+	is_str(st, "5.0.0", "erin: the text's status");
+	is_int(rcpt_state(tok, ef[1], &st, &n), ACK_DSN_DELIVERED,
+	    "frank stays delivered");
+	is_str(st, "(none)", "frank: no status set");
+
+	new_msg_to(tok, ef, pend, 2);
+	o = absorb_bounce(tok, AOL_TEXT, "erin@dest.example, frank@dest.example");
+	ok(o.rc == ACK_OK && o.res.updated == 0 && o.res.events == 2,
+	    "To: erin, frank, both pending: no guess, two events");
+	ok(rcpt_state(tok, ef[0], NULL, &n) == ACK_DSN_PENDING &&
+	    rcpt_state(tok, ef[1], NULL, &n) == ACK_DSN_PENDING,
+	    "both still pending");
+
+	new_msg_to(tok, one, pend, 1);
+	o = absorb_bounce(tok, AOL_TEXT, "list@lists.example, other@else.example");
+	ok(o.rc == ACK_OK && o.res.updated == 1 && o.res.added == 0,
+	    "To: names other addresses, 1 recipient: it is updated, none added");
+	ok(rcpt_state(tok, RCPT, NULL, &n) == ACK_DSN_FAILED && n == 1,
+	    "the only recipient failed, still 1 recipient");
+
+	new_msg_to(tok, one, relayed, 1);
+	o = absorb_bounce(tok, AOL_TEXT, RCPT);
+	ok(o.rc == ACK_OK && rcpt_state(tok, RCPT, NULL, &n) == ACK_DSN_FAILED,
+	    "To: a relayed recipient: a bounce after the relay fails it");
+}
+
+/* An address in the text that is no recipient (a help desk): not added,
+ * but kept in the event. */
+static void
+test_bounce_phantom(void)
+{
+	static const char *const one[] = { RCPT };
+	static const int pend[] = { ACK_DSN_PENDING };
+	token_t tok;
+	outcome o;
+	size_t n;
+
+	new_msg_to(tok, one, pend, 1);
+	o = absorb_bounce(tok, "Your mail to the following recipients could not be "
+	    "delivered because\nthey are not accepting mail from alice@src.example:\n\n"
+	    "    " RCPT "\n\nIf you need help, write to our help desk:\n\n"
+	    "    helpdesk@example.net\n", NULL);
+	ok(o.rc == ACK_OK && o.res.added == 0 && o.res.updated == 1 &&
+	    o.res.events == 2, "help desk address: none added, two events");
+	ok(rcpt_state(tok, RCPT, NULL, &n) == ACK_DSN_FAILED && n == 1,
+	    "the recipient failed, still 1 recipient");
+	is_int(rcpt_state(tok, "helpdesk@example.net", NULL, &n), -1,
+	    "the help desk is no recipient");
+	is_str(bounce_events(tok), RCPT "=failed helpdesk@example.net=failed",
+	    "the help desk address is kept in its event");
+}
+
+static void
+test_bounces(void)
+{
+	const char *src = getenv("ACK_SRCDIR");
+	char dir[4096], err[512] = "";
+	ack_patterns *pt = NULL;
+
+	snprintf(dir, sizeof dir, "%s/patterns", src ? src : "..");
+	if (ack_patterns_load(&pt, dir, err, sizeof err) != ACK_OK) {
+		ok(0, "patterns from %s: %s", dir, err);
+		return;
+	}
+	ack_parser_set_patterns(parser, pt);
+	test_bounce_unnamed();
+	test_bounce_guessed();
+	test_bounce_phantom();
+	ack_parser_set_patterns(parser, NULL);
+	ack_patterns_free(pt);
+}
+
 /* ---------------------------------------------------------------- main */
 
 /* TrackingHeader: the returned headers are searched for the name set. */
@@ -719,6 +973,7 @@ main(void)
 	test_twice();
 	test_tracking_header();
 	test_autoreply();
+	test_bounces();
 	ack_parser_free(parser);
 	ack_store_close(store);
 	ack_keys_free(keys);

@@ -105,6 +105,7 @@ fill_rcpts(ack_rcpt *r)
 		.dsn_diagnostic = bigdiag,
 		.dsn_remote_mta = (char *)"dns; mx.example.org",
 		.dsn_reason = (char *)"mailbox",
+		.dsn_hard = ACK_HARD_NO,
 		.dsn_updated = -5,
 		.mdn_state = ACK_MDN_PENDING,
 		.mdn_disposition = (char *)"manual-action/MDN-sent-manually; displayed",
@@ -138,6 +139,7 @@ check_rcpt(const ack_rcpt *got, const ack_rcpt *want, const char *what)
 	is_str(got->dsn_status, want->dsn_status, "%s: dsn_status", what);
 	is_str(got->dsn_remote_mta, want->dsn_remote_mta, "%s: remote_mta", what);
 	is_str(got->dsn_reason, want->dsn_reason, "%s: reason", what);
+	is_int(got->dsn_hard, want->dsn_hard, "%s: hard", what);
 	is_int(got->dsn_updated, want->dsn_updated, "%s: dsn_updated", what);
 	is_int(got->mdn_state, want->mdn_state, "%s: mdn_state", what);
 	is_str(got->mdn_disposition, want->mdn_disposition, "%s: disposition", what);
@@ -612,6 +614,13 @@ test_decoder(void)
 	is_int(ack_buf_add(&b, extra, sizeof extra), ACK_OK, "append unknown tag");
 	is_int(ack__rec_decode_rcpt(b.data, b.len, &got), ACK_OK, "unknown tag skipped");
 	is_str(got.dsn_status, "4.4.1", "fields intact after unknown tag");
+	is_int(got.dsn_hard, ACK_HARD_NO, "hard/soft (tag 13) decoded");
+	ack_rcpt_clear(&got);
+	r[0].dsn_hard = ACK_HARD_UNKNOWN; /* as a record written before tag 13 */
+	is_int(ack__rec_encode_rcpt(&b, &r[0]), ACK_OK, "encode without hard/soft");
+	ok(ack__rec_decode_rcpt(b.data, b.len, &got) == ACK_OK &&
+	    got.dsn_hard == ACK_HARD_UNKNOWN && strcmp(got.dsn_reason, "mailbox") == 0,
+	    "a record without tag 13 reads: hard unknown");
 	ack_rcpt_clear(&got);
 	is_int(ack__rec_decode_rcpt(bad_int, sizeof bad_int, &got), ACK_ECORRUPT,
 	    "7-byte integer rejected");
@@ -797,6 +806,42 @@ test_apply_mdn_arf(ack_store *s, const char *tok)
 	    "non-token: ACK_ENOTFOUND");
 }
 
+/* The hard/soft flag goes with the reason: set, changed, cleared. */
+static void
+test_apply_hard(ack_store *s)
+{
+	ack_rcpt r = { .address = (char *)"hs@x.org", .dsn_state = ACK_DSN_PENDING },
+		got;
+	ack_report_rcpt b = block("hs@x.org", "delayed", "4.2.2", "full");
+	ack_apply_result res;
+	ack_msg m;
+
+	fill_msg(&m, 311, "<hs@x.org>", 5);
+	is_int(ack_store_put(s, &m, &r, 1), ACK_OK, "hard: put a message");
+	b.reason = (char *)"mailboxfull";
+	b.hard = 0;
+	is_int(apply1(s, m.token, ACK_KIND_DSN, b, 1100, &res), ACK_OK, "hard: delayed");
+	dsn_of(s, m.token, "hs@x.org", &got);
+	is_int(got.dsn_hard, ACK_HARD_NO, "mailboxfull: soft stored");
+	ack_rcpt_clear(&got);
+	b = block("hs@x.org", "failed", "5.1.1", "no such user");
+	b.reason = (char *)"userunknown";
+	b.hard = 1;
+	is_int(apply1(s, m.token, ACK_KIND_DSN, b, 1101, &res), ACK_OK, "hard: failed");
+	ok(res.updated == 1, "hard: the change counts as an update");
+	dsn_of(s, m.token, "hs@x.org", &got);
+	ok(got.dsn_hard == ACK_HARD_YES && strcmp(got.dsn_reason, "userunknown") == 0,
+	    "userunknown: hard stored with its reason");
+	ack_rcpt_clear(&got);
+	b = block("hs@x.org", "delivered", "2.0.0", "ok");
+	b.hard = 0; /* no reason: the flag means nothing */
+	is_int(apply1(s, m.token, ACK_KIND_DSN, b, 1102, &res), ACK_OK, "hard: delivered");
+	dsn_of(s, m.token, "hs@x.org", &got);
+	ok(got.dsn_hard == ACK_HARD_UNKNOWN && got.dsn_reason == NULL,
+	    "delivered: reason and hard/soft cleared");
+	ack_rcpt_clear(&got);
+}
+
 /* A failure naming no recipient: the only recipient's, or message-level. */
 static void
 test_apply_unnamed(ack_store *s, const char *tok3)
@@ -836,6 +881,7 @@ test_apply(void)
 	test_apply_mdn_arf(s, tok);
 	is_int(ack_store_events(s, 0, collect, &l), ACK_OK, "apply: events");
 	test_apply_unnamed(s, tok);
+	test_apply_hard(s);
 	is_int(l.n, 11, "3 submit + 7 report blocks + 1 arf");
 	for (size_t i = 0; i < l.n && i < 11; i++) {
 		inc = inc && l.seq[i] == i + 1;
