@@ -436,7 +436,23 @@ reason_in(scan *s, const char *t, size_t n)
 	return NULL;
 }
 
-/* A one-line diagnostic from t: blanks squeezed, capped. */
+/* The length of d[0..k) without a UTF-8 sequence that the cap cut short
+ * at its end (a legacy charset's bytes are left as they are). */
+static size_t
+utf8_whole(const char *d, size_t k)
+{
+	size_t j = k;
+	unsigned char lead;
+
+	while (j > 0 && k - j < 3 && ((unsigned char)d[j - 1] & 0xc0) == 0x80)
+		j--;
+	if (j == 0 || (lead = (unsigned char)d[j - 1]) < 0xc0)
+		return k;
+	return k - (j - 1) < (lead >= 0xf0 ? 4u : lead >= 0xe0 ? 3u : 2u) ? j - 1 : k;
+}
+
+/* A one-line diagnostic from t: blanks squeezed, capped (not inside a
+ * UTF-8 character). */
 static char *
 squeeze(const char *t, size_t n)
 {
@@ -455,6 +471,8 @@ squeeze(const char *t, size_t n)
 		}
 		d[k++] = c;
 	}
+	if (k == DIAG_MAX)
+		k = utf8_whole(d, k);
 	while (k > 0 && d[k - 1] == ' ')
 		k--;
 	d[k] = '\0';

@@ -374,6 +374,45 @@ static const struct { const char *name, *subject; int kind; } ooo[] = {
 	{ "not: a russian answer", "Ответ: отчёт", ACK_KIND_NONE },
 };
 
+/* A bounce's diagnostic is capped (400 bytes) on a UTF-8 character's
+ * boundary: text of two-byte characters after prefixes of either parity. */
+static void
+test_diag_utf8(ack_parser *p)
+{
+	char msg[4096], *m;
+
+	for (int pre = 0; pre < 2; pre++) {
+		const ack_report *r;
+		const char *d;
+		size_t n;
+		bool whole = true;
+
+		m = msg + snprintf(msg, sizeof msg, "From: MAILER-DAEMON@mx.example.net\n"
+		    "Subject: failure notice\n\n"
+		    "Hi. This is the qmail-send program at mx.example.net.\n"
+		    "I'm afraid I wasn't able to deliver your message to the "
+		    "following addresses.\n\n<bob@example.com>:\n%s", pre ? "x" : "");
+		for (int i = 0; i < 300; i++)
+			m += snprintf(m, 3, "\xc3\xa9");
+		snprintf(m, msg + sizeof msg - m, " (#5.1.1)\n\n");
+		if (ack_parser_message(p, msg, strlen(msg)) != ACK_OK ||
+		    (r = ack_parser_result(p)) == NULL || r->nrcpt != 1 ||
+		    (d = r->rcpt[0].diagnostic) == NULL) {
+			ok(0, "long UTF-8 diagnostic (prefix %d): a recipient with one", pre);
+			continue;
+		}
+		n = strlen(d);
+		/* the end must not be a lead byte or a lone continuation */
+		if (n > 0 && ((unsigned char)d[n - 1] & 0xc0) == 0xc0)
+			whole = false;
+		if (n > 1 && ((unsigned char)d[n - 1] & 0xc0) == 0x80 &&
+		    ((unsigned char)d[n - 2] & 0xe0) != 0xc0)
+			whole = false;
+		ok(whole && n <= 400 && n >= 398, "long UTF-8 diagnostic (prefix %d): "
+		    "%zu bytes, cut between characters", pre, n);
+	}
+}
+
 static void
 test_ooo_subjects(ack_parser *p)
 {
@@ -1010,6 +1049,7 @@ main(void)
 	for (size_t i = 0; i < NELEM(cases); i++)
 		check_case(p, &cases[i]);
 	test_ooo_subjects(p);
+	test_diag_utf8(p);
 	test_one_reason(p);
 	test_store(p);
 	test_slow_inputs(pt, p);
