@@ -121,6 +121,12 @@ pid_alive() {
 	[ -n "$1" ] && kill -0 "$1" 2>/dev/null
 }
 
+# pid_is PID NAME: PID is alive and its command name is NAME (a number
+# read from a pid file may have been given to another process since).
+pid_is() {
+	[ -n "$1" ] && [ "$(cat "/proc/$1/comm" 2>/dev/null)" = "$2" ]
+}
+
 # pid_gone PID: the opposite, for wait_for.
 pid_gone() {
 	! pid_alive "$1"

@@ -161,11 +161,13 @@ pf_stop() {
 	/usr/sbin/postfix -c "$PF_ETC" stop >/dev/null 2>&1
 	[ -n "$pid" ] || return 0
 	i=0
-	while pid_alive "$pid" && [ $i -lt 50 ]; do
+	while pid_is "$pid" master && [ $i -lt 50 ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done
-	if pid_alive "$pid"; then
+	# (pid_is, not pid_alive: once the master is gone its number may
+	# already be another test's process: the pid space wraps quickly here)
+	if pid_is "$pid" master; then
 		note "postfix master $pid still running 5 s after stop; killing its group"
 		kill -9 "-$pid" 2>/dev/null || kill -9 "$pid" 2>/dev/null
 	fi
@@ -293,6 +295,7 @@ milter_stop() {
 		n=$((n + 1))
 	done
 	if pid_alive "$MILTER_PID"; then
+		# our child: not waited for yet, so its number is still its own
 		note "ackmilter $MILTER_PID ignored SIGTERM for 10 s; killing it"
 		kill -9 "$MILTER_PID" 2>/dev/null
 	fi

@@ -218,7 +218,9 @@ sm_stop() {
 		sleep 0.1
 		n=$((n + 1))
 	done
-	kill -KILL "-$SM_PID" 2>/dev/null
+	# Only a group that outlived the TERM: once it is gone its number may
+	# name another test's process group (the pid space wraps quickly).
+	[ $n -lt 50 ] || kill -KILL "-$SM_PID" 2>/dev/null
 	wait "$SM_PID" 2>/dev/null
 	SM_PID=""
 }
