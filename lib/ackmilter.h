@@ -617,7 +617,7 @@ size_t ack_patterns_count(const ack_patterns *pt);
 void ack_parser_set_patterns(ack_parser *p, const ack_patterns *pt);
 /* The name of the tracking header (TrackingHeader) to look for in
  * returned headers; default "Ack-Tracking-Id".  ACK_EINVAL unless it is
- * letters, digits and '-', at most ACK_HEADER_NAME_MAX bytes. */
+ * a letter, then letters, digits or '-', at most ACK_HEADER_NAME_MAX bytes. */
 #define ACK_HEADER_NAME_MAX 64
 int ack_parser_set_tracking_header(ack_parser *p, const char *name);
 

@@ -299,13 +299,8 @@ static int
 check_header_name(const char *v, char *msg, size_t msglen)
 {
 	char q[QUOTE_MAX * 4 + 8];
-	size_t n = strlen(v);
-	bool good = n > 0 && n <= ACK_HEADER_NAME_MAX &&
-	    ((v[0] | 0x20) >= 'a' && (v[0] | 0x20) <= 'z') &&
-	    v[strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789-")] == '\0';
 
-	if (good)
+	if (ack__header_name_ok(v))
 		return ACK_OK;
 	snprintf(msg, msglen, "%s is not a header field name (a letter, then "
 	    "letters, digits or '-'; at most %d)", ack__config_quote(v, q, sizeof q),

@@ -26,6 +26,9 @@ int ack__buf_reserve(ack_buf *b, size_t n);
 /* ASCII case-insensitive compare of n bytes / of strings. */
 int ack__strncasecmp(const char *a, const char *b, size_t n);
 int ack__strcasecmp(const char *a, const char *b);
+/* report.c: is name a header name TrackingHeader may be (a letter, then
+ * letters, digits or '-', at most ACK_HEADER_NAME_MAX)? */
+bool ack__header_name_ok(const char *name);
 /* store_msg.c: the token of the message with this Message-ID, by the
  * Message-ID index alone (ack_store_lookup also takes tokens and queue
  * ids); what a read receipt's Original-Message-ID may name. */

@@ -117,16 +117,25 @@ ack_parser_set_patterns(ack_parser *p, const ack_patterns *pt)
 	p->patterns = pt;
 }
 
-int
-ack_parser_set_tracking_header(ack_parser *p, const char *name)
+/* A letter, then letters, digits or '-', at most ACK_HEADER_NAME_MAX:
+ * the names ack__mime_headers_only() can look for. */
+bool
+ack__header_name_ok(const char *name)
 {
 	size_t n = name ? strlen(name) : 0;
 
-	/* ack__mime_headers_only() takes names of letters, digits and '-' */
-	if (n == 0 || n > ACK_HEADER_NAME_MAX || name[strspn(name,
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-")])
+	return n > 0 && n <= ACK_HEADER_NAME_MAX &&
+	    (name[0] | 0x20) >= 'a' && (name[0] | 0x20) <= 'z' &&
+	    name[strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789-")] == '\0';
+}
+
+int
+ack_parser_set_tracking_header(ack_parser *p, const char *name)
+{
+	if (!ack__header_name_ok(name))
 		return ACK_EINVAL;
-	memcpy(p->track_name, name, n + 1);
+	memcpy(p->track_name, name, strlen(name) + 1);
 	p->returned_names[0] = p->track_name;
 	p->returned_names[1] = "Message-ID";
 	p->returned_names[2] = "To";

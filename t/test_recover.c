@@ -894,6 +894,8 @@ test_tracking_header(void)
 	    "tracking header X_Track refused");
 	is_int(ack_parser_set_tracking_header(parser, ""), ACK_EINVAL,
 	    "empty tracking header refused");
+	is_int(ack_parser_set_tracking_header(parser, "7-Track"), ACK_EINVAL,
+	    "tracking header 7-Track refused (as TrackingHeader is)");
 	is_int(ack_parser_set_tracking_header(parser, "Ack-Tracking-Id"), ACK_OK,
 	    "tracking header back to Ack-Tracking-Id");
 	o = absorb(&(spec){ .container = "text/rfc822-headers", .tracking = tok }, NULL);
