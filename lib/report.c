@@ -381,13 +381,16 @@ next_cr(const char *d, size_t len, size_t pos)
 static size_t
 line_at(const char *d, size_t len, size_t pos, size_t *cr, size_t *next)
 {
-	const char *nl = memchr(d + pos, '\n', len - pos);
-	size_t i = nl ? (size_t)(nl - d) : len;
+	const char *nl;
+	size_t i;
 
 	if (*cr < pos)
 		*cr = next_cr(d, len, pos);
-	if (*cr < i)
-		i = *cr;
+	/* the line ends at the first LF or CR: no LF is looked for past the
+	 * CR (a message with CR line ends is not searched to its end for an
+	 * LF once per line) */
+	nl = memchr(d + pos, '\n', *cr - pos);
+	i = nl ? (size_t)(nl - d) : *cr;
 	*next = i;
 	if (i < len && d[i] == '\r')
 		(*next)++;
