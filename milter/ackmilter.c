@@ -334,19 +334,34 @@ cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 	return c->pflags & SMFIP_SKIP ? SMFIS_SKIP : SMFIS_CONTINUE;
 }
 
+/* The MTA's reply to end of message for what was decided (milter.h). */
+static sfsistat
+reply_of(enum verdict v)
+{
+	switch (v) {
+	case VERDICT_TEMPFAIL:
+		return SMFIS_TEMPFAIL;
+	case VERDICT_DISCARD:
+		return SMFIS_DISCARD;
+	case VERDICT_CONTINUE:
+		break;
+	}
+	return SMFIS_CONTINUE;
+}
+
 static sfsistat
 cb_eom(SMFICTX *ctx)
 {
 	struct conn *c = conn_of(ctx);
 	const char *qid = mta_macro(ctx, "i");
-	sfsistat rc;
+	enum verdict v;
 
 	if (c->msg == NULL)
 		return SMFIS_CONTINUE;
-	rc = c->msg->outgoing ? outgoing_eom(ctx, c->msg, qid) :
+	v = c->msg->outgoing ? outgoing_eom(ctx, c->msg, qid) :
 	    inbound_eom(ctx, c, qid);
 	drop_msg(c);
-	return rc;
+	return reply_of(v);
 }
 
 static sfsistat

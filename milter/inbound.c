@@ -75,7 +75,7 @@ inbound_body(struct conn *c, const unsigned char *data, size_t len)
 }
 
 /* Take a recorded report out of the way, or mark it and deliver it. */
-static sfsistat
+static enum verdict
 absorb(SMFICTX *ctx, const struct msg *m, const ack_report *r,
     const char *token, const char *qid)
 {
@@ -88,17 +88,17 @@ absorb(SMFICTX *ctx, const struct msg *m, const ack_report *r,
 	    m->snap->cfg->report_action == ACK_RA_PASS) {
 		if (mta_addheader(ctx, "Ack-Report", hdr) != 0)
 			log_warn(qid, "could not add the Ack-Report header");
-		return SMFIS_CONTINUE;
+		return VERDICT_CONTINUE;
 	}
 	if (m->snap->cfg->report_action == ACK_RA_HOLD) {
 		if (mta_quarantine(ctx, "ackmilter: report recorded, held by ReportAction") != 0)
 			log_warn(qid, "could not hold the report: delivering it");
-		return SMFIS_CONTINUE;
+		return VERDICT_CONTINUE;
 	}
-	return SMFIS_DISCARD;
+	return VERDICT_DISCARD;
 }
 
-static sfsistat
+static enum verdict
 handle_report(SMFICTX *ctx, const struct msg *m, const ack_report *r,
     const char *qid)
 {
@@ -122,13 +122,13 @@ handle_report(SMFICTX *ctx, const struct msg *m, const ack_report *r,
 		log_warn(qid, "%s report with a forged or foreign token (%s, from %s): "
 		    "ignored and delivered", kind, ack_strerror(rc), where);
 	if (rc != ACK_OK)
-		return SMFIS_CONTINUE;
+		return VERDICT_CONTINUE;
 	log_info(qid, "%s report for token=%s (from %s): %u updated, %u added, "
 	    "%u duplicate", kind, token, where, res.updated, res.added, res.duplicate);
 	return absorb(ctx, m, r, token, qid);
 }
 
-sfsistat
+enum verdict
 inbound_eom(SMFICTX *ctx, struct conn *c, const char *qid)
 {
 	struct msg *m = c->msg;
@@ -140,9 +140,9 @@ inbound_eom(SMFICTX *ctx, struct conn *c, const char *qid)
 		strip_tracking(ctx, m, qid);
 	}
 	if (!m->report || c->parser == NULL)
-		return SMFIS_CONTINUE;
+		return VERDICT_CONTINUE;
 	if (ack_parser_eom(c->parser) != ACK_OK ||
 	    (r = ack_parser_result(c->parser)) == NULL || r->kind == ACK_KIND_NONE)
-		return SMFIS_CONTINUE;
+		return VERDICT_CONTINUE;
 	return handle_report(ctx, m, r, qid);
 }

@@ -84,8 +84,20 @@ struct conn {
 	struct msg *msg;
 };
 
+/*
+ * What end of message decides for a message, mapped to the MTA's reply
+ * (SMFIS_*) in one place, ackmilter.c: it goes on (with whatever changes
+ * were requested), it is deferred (OnError tempfail), or it is dropped
+ * (a recorded report, ReportAction discard).
+ */
+enum verdict {
+	VERDICT_CONTINUE,
+	VERDICT_TEMPFAIL,
+	VERDICT_DISCARD,
+};
+
 /* outgoing.c */
-sfsistat outgoing_eom(SMFICTX *ctx, struct msg *m, const char *qid);
+enum verdict outgoing_eom(SMFICTX *ctx, struct msg *m, const char *qid);
 void strip_tracking(SMFICTX *ctx, const struct msg *m, const char *qid);
 void msg_free(struct msg *m);
 void msg_expect(struct msg *m, bool on);
@@ -95,7 +107,7 @@ void inbound_rcpt(struct msg *m, const char *addr);
 void inbound_header(struct conn *c, const char *name, const char *value);
 void inbound_eoh(struct conn *c);
 void inbound_body(struct conn *c, const unsigned char *p, size_t len);
-sfsistat inbound_eom(SMFICTX *ctx, struct conn *c, const char *qid);
+enum verdict inbound_eom(SMFICTX *ctx, struct conn *c, const char *qid);
 
 /* ackmilter.c */
 extern struct smfiDesc ack_milter_desc;

@@ -60,15 +60,15 @@ msg_free(struct msg *m)
 }
 
 /* The message goes on untracked (or is deferred), with one log line. */
-static sfsistat
+static enum verdict
 untracked(const struct msg *m, const char *qid, const char *why)
 {
 	if (m->snap->cfg->on_error == ACK_ONERROR_TEMPFAIL) {
 		log_err(qid, "not tracked: %s; message deferred (OnError tempfail)", why);
-		return SMFIS_TEMPFAIL;
+		return VERDICT_TEMPFAIL;
 	}
 	log_err(qid, "not tracked: %s; message accepted untracked (OnError accept)", why);
-	return SMFIS_CONTINUE;
+	return VERDICT_CONTINUE;
 }
 
 /* Remove every tracking header the message carried (last first). */
@@ -285,7 +285,7 @@ request_headers(SMFICTX *ctx, const struct msg *m, const char *token, const char
 	return rc;
 }
 
-sfsistat
+enum verdict
 outgoing_eom(SMFICTX *ctx, struct msg *m, const char *qid)
 {
 	char token[ACK_TOKEN_LEN + 1], why[512];
@@ -319,5 +319,5 @@ outgoing_eom(SMFICTX *ctx, struct msg *m, const char *qid)
 		    "receipts may not be requested", token);
 	log_info(qid, "tracked token=%s recipients=%zu message-id=%s", token,
 	    m->nrcpt, m->message_id ? m->message_id : "(none)");
-	return SMFIS_CONTINUE;
+	return VERDICT_CONTINUE;
 }
