@@ -541,7 +541,10 @@ typedef struct ack_report_rcpt {
 	char *final_recipient;    /* address only (type "rfc822;" stripped) */
 	char *original_recipient; /* address only */
 	char *action;             /* DSN action first word, lowercase / MDN disposition type */
-	char *status;             /* d.d.d */
+	char *status;             /* d.d.d, as the report states it */
+	char *refined_status;     /* DSN: what the diagnostic says when status
+	                             is vague (5.0.0 with "no such user":
+	                             5.1.1); NULL when it says nothing more */
 	char *diagnostic;
 	char *remote_mta;
 	char *last_attempt;

@@ -6,7 +6,8 @@
  * (text, X-Failed-Recipients, the returned message's To:), their action,
  * status and reason.  It also gives every DSN recipient its reason and
  * hard/soft flag, read from its diagnostic when the status is vague or
- * of the policy subject (x.0.0, x.y.0, x.7.x), as for bounces.
+ * of the policy subject (x.0.0, x.y.0, x.7.x), as for bounces, and the
+ * refined status the diagnostic implies when the stated one is vague.
  */
 #include "config.h"
 
@@ -752,16 +753,90 @@ reading_status(const char *status, const char *t, size_t n, char *st,
 	return status;
 }
 
+/* Is the detail of a d.d.d status zero (x.y.0, x.0.0)? */
+static bool
+detail_zero(const char *st)
+{
+	const char *d = strrchr(st, '.') + 1;
+
+	return strspn(d, "0") == strlen(d);
+}
+
+/* Do a and b have the same class and subject ("5.1" of "5.1.1")? */
+static bool
+same_subject(const char *a, const char *b)
+{
+	size_t n = 2 + strcspn(a + 2, ".");
+
+	return strncmp(a, b, n) == 0 && b[n] == '.';
+}
+
+/*
+ * Does st say more than cur, a status with a zero detail, and nothing
+ * against it?  Same class; x.0.0 takes any subject, x.y.0 only a
+ * detail of its own subject y.
+ */
+static bool
+more_specific(const char *cur, const char *st)
+{
+	if (st[0] != cur[0])
+		return false;
+	if (ack__status_vague(cur))
+		return !ack__status_vague(st);
+	return same_subject(cur, st) && !detail_zero(st);
+}
+
+/*
+ * The refined status of a DSN recipient (r->refined_status) whose stated
+ * status is vague, when its diagnostic says more: first a more specific
+ * status the diagnostic states (its first one, as reading_status reads
+ * it), then the status the reason read from the diagnostic implies
+ * (reason: NULL when the diagnostic gave none).  5.0.0 with "550 5.1.1"
+ * or with "no such user" refines to 5.1.1.
+ *
+ * Vague here is x.0.0 and also x.y.0: x.y.0 names the subject (address,
+ * mailbox, network, policy ...) but not the detail, which the text often
+ * gives (5.2.0 with "mailbox full": 5.2.2).  What the report states wins
+ * over our reading of its text: the class is never changed, and a subject
+ * the report names is kept (5.2.0 with "user unknown" stays 5.2.0); only
+ * x.0.0, which names none, takes a subject from the text.
+ */
+static int
+refine_status(ack_report_rcpt *r, const char *reason)
+{
+	char cur[16], st[16];
+	size_t n = strlen(r->status);
+
+	if (ack_status_reason(r->status) == NULL || !detail_zero(r->status) ||
+	    n >= sizeof cur)
+		return ACK_OK;
+	memcpy(cur, r->status, n + 1);
+	if (r->diagnostic != NULL && ack__status_find(r->diagnostic,
+	    strlen(r->diagnostic), st, sizeof st) && more_specific(cur, st))
+		memcpy(cur, st, sizeof cur);
+	if (reason != NULL && detail_zero(cur)) {
+		/* of another class (toomanyconn is 4.7.0 even when permanent),
+		 * it contradicts the report: more_specific says no */
+		snprintf(st, sizeof st, "%s", ack__reason_status(reason, cur[0] == '4'));
+		if (more_specific(cur, st))
+			memcpy(cur, st, sizeof cur);
+	}
+	if (strcmp(cur, r->status) == 0)
+		return ACK_OK;
+	return (r->refined_status = ack__strdup(cur)) != NULL ? ACK_OK : ACK_ENOMEM;
+}
+
 /*
  * Reason and hard/soft of one DSN recipient (a bounce's have theirs),
  * from its status and diagnostic as for a bounce (diag_reason).  The
  * status field itself stays the one the report states (what a DSN's
- * reader compares); the reason carries the refinement.
+ * reader compares); the reason and the refined status carry what the
+ * diagnostic adds.
  */
 static int
 classify_rcpt(scan *s, ack_report_rcpt *r)
 {
-	const char *reason = NULL;
+	const char *reason = NULL, *told = NULL;
 	char st[16];
 
 	if (r->reason != NULL || r->status == NULL || r->status[0] == '2')
@@ -774,14 +849,15 @@ classify_rcpt(scan *s, ack_report_rcpt *r)
 		/* the filter of the diagnostic spares the rules it cannot hold */
 		if (s->pt)
 			s->filt = ack__parser_filter(s->p, r->diagnostic, n);
-		reason = diag_reason(s, status, r->diagnostic, n);
+		/* a vague status never speaks: this reason is the text's */
+		reason = told = diag_reason(s, status, r->diagnostic, n);
 	}
 	if (reason == NULL)
 		reason = ack_status_reason(r->status);
 	r->hard = ack_reason_hard(reason, r->status);
 	if (reason && (r->reason = ack__strdup(reason)) == NULL)
 		return ACK_ENOMEM;
-	return ACK_OK;
+	return refine_status(r, told);
 }
 
 int

@@ -274,6 +274,7 @@ rcpt_clear(ack_report_rcpt *r)
 	free(r->original_recipient);
 	free(r->action);
 	free(r->status);
+	free(r->refined_status);
 	free(r->diagnostic);
 	free(r->remote_mta);
 	free(r->last_attempt);

@@ -38,6 +38,9 @@ json_rcpt(ack_json *j, const ack_report_rcpt *r)
 		rc = json_kv(j, "action", r->action);
 	if (rc == ACK_OK)
 		rc = json_kv(j, "status", r->status);
+	/* only when there is one: the key is newer than the others */
+	if (rc == ACK_OK && r->refined_status != NULL)
+		rc = json_kv(j, "refined_status", r->refined_status);
 	if (rc == ACK_OK)
 		rc = json_kv(j, "diagnostic", r->diagnostic);
 	if (rc == ACK_OK)

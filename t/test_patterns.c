@@ -494,6 +494,84 @@ test_one_reason(ack_parser *p)
 	}
 }
 
+/* --------------------------------------------------------- refined status */
+
+/* A DSN's vague status (x.0.0, x.y.0) is refined from its diagnostic, in
+ * a separate field: the status the text states, else the one its reason
+ * implies, of the stated class (and of the stated subject of an x.y.0).
+ * NULL: nothing better is known. */
+static const struct {
+	const char *status, *diag, *refined;
+} refine[] = {
+	{ "5.0.0", "550 5.0.0 <lou@example.com>... User unknown", "5.1.1" },
+	{ "5.0.0", "550 5.1.1 <lou@example.com>: Recipient address rejected",
+	  "5.1.1" },
+	{ "5.0.0", "550 5.7.1 550 User Unknown: lou@example.com", "5.7.1" },
+	{ "5.0.0", "550 4.2.2 Mailbox full", "5.2.2" },       /* not the text's 4.x.x */
+	{ "4.0.0", "452 <lou@example.com> Mailbox size limit exceeded", "4.2.2" },
+	{ "5.0.0", "552 Too many recipients", NULL },         /* toomanyconn: 4.7.0 */
+	{ "5.0.0", "550 Go away, we do not like you", NULL },
+	{ "5.2.0", "552 5.2.0 Mailbox full", "5.2.2" },
+	{ "5.2.0", "550 5.1.1 User unknown", NULL },          /* the subject stays */
+	{ "5.1.0", "550 5.1.0 Address rejected: User unknown", "5.1.1" },
+	{ "5.1.0", "550 Sorry, we cannot help", NULL }, /* 5.1.0's own reason
+	                                                  is no word of the text */
+	{ "5.7.0", "554 5.7.0 Client host [192.0.2.5] blocked using "
+	  "zen.spamhaus.org", "5.7.1" },
+	{ "5.7.0", "550 5.7.0 Message refused by local policy", NULL },
+	{ "5.1.1", "550 5.1.1 Mailbox full", NULL },          /* not vague */
+	{ "5.7.1", "550 5.7.1 Message rejected as spam", NULL },
+	{ "2.0.0", "250 2.0.0 Ok: queued as 4B1C2D3E", NULL },
+	{ "5.0.0", NULL, NULL },                              /* no diagnostic */
+};
+
+static void
+test_refined(ack_parser *p)
+{
+	char msg[1024], diag[256];
+	const ack_report *r;
+
+	for (size_t i = 0; i < NELEM(refine); i++) {
+		diag[0] = '\0';
+		if (refine[i].diag)
+			snprintf(diag, sizeof diag, "Diagnostic-Code: smtp; %s\n",
+			    refine[i].diag);
+		snprintf(msg, sizeof msg, "From: MAILER-DAEMON@mx.example.net\n"
+		    "Content-Type: multipart/report; report-type=delivery-status; "
+		    "boundary=B\n\n--B\nContent-Type: message/delivery-status\n\n"
+		    "Reporting-MTA: dns; mx.example.net\n\nFinal-Recipient: rfc822; "
+		    "lou@example.com\nAction: %s\nStatus: %s\n%s\n--B--\n",
+		    refine[i].status[0] == '2' ? "delivered" : "failed",
+		    refine[i].status, diag);
+		if (ack_parser_message(p, msg, strlen(msg)) != ACK_OK ||
+		    (r = ack_parser_result(p))->nrcpt != 1) {
+			ok(0, "refine %s \"%s\": one recipient", refine[i].status,
+			    refine[i].diag ? refine[i].diag : "");
+			continue;
+		}
+		is_str(r->rcpt[0].refined_status, refine[i].refined,
+		    "refine %s \"%s\"", refine[i].status,
+		    refine[i].diag ? refine[i].diag : "");
+		is_str(r->rcpt[0].status, refine[i].status, "refine %s: status kept",
+		    refine[i].status);
+	}
+	/* a non-standard bounce has no stated status to refine: its own is
+	 * already read from its text */
+	snprintf(msg, sizeof msg, "From: Mail Delivery Service "
+	    "<mailer-daemon@example.net>\nSubject: Delivery failure\n\n"
+	    "Could not deliver message to the following recipient(s):\n\n"
+	    "Failed Recipient: lou@example.com\nReason: Remote host said: "
+	    "550 5.0.0 User unknown\n");
+	if (ack_parser_message(p, msg, strlen(msg)) != ACK_OK ||
+	    (r = ack_parser_result(p))->nrcpt != 1) {
+		ok(0, "refine, bounce: one recipient");
+		return;
+	}
+	ok(r->rcpt[0].refined_status == NULL && r->rcpt[0].status != NULL &&
+	    strcmp(r->rcpt[0].status, "5.1.1") == 0,
+	    "refine, bounce: status 5.1.1 from the text, no refined status");
+}
+
 /* ------------------------------------------------------------ bad files */
 
 static void
@@ -1051,6 +1129,7 @@ main(void)
 	test_ooo_subjects(p);
 	test_diag_utf8(p);
 	test_one_reason(p);
+	test_refined(p);
 	test_store(p);
 	test_slow_inputs(pt, p);
 	test_redos_rule(p);
