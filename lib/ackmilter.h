@@ -201,6 +201,7 @@ typedef struct ack_rcpt {
 	unsigned notify;
 	int dsn_state;
 	char *dsn_status;     /* RFC 3463 d.d.d */
+	char *dsn_refined_status; /* the diagnostic's, when dsn_status is vague */
 	char *dsn_diagnostic; /* Diagnostic-Code */
 	char *dsn_remote_mta; /* Remote-MTA */
 	char *dsn_reason;     /* reason taxonomy word */

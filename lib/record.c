@@ -54,6 +54,7 @@ static const struct field rcpt_fields[] = {
 	{ ACK_TAG_RCPT_MDN_DISPOSITION, F_STR, offsetof(ack_rcpt, mdn_disposition) },
 	{ ACK_TAG_RCPT_MDN_UPDATED, F_I64, offsetof(ack_rcpt, mdn_updated) },
 	{ ACK_TAG_RCPT_DSN_HARD, F_INT, offsetof(ack_rcpt, dsn_hard) },
+	{ ACK_TAG_RCPT_DSN_REFINED_STATUS, F_STR, offsetof(ack_rcpt, dsn_refined_status) },
 };
 
 static const struct field event_fields[] = {

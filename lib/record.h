@@ -46,6 +46,7 @@ enum {
 	ACK_TAG_RCPT_MDN_DISPOSITION = 11,
 	ACK_TAG_RCPT_MDN_UPDATED = 12,
 	ACK_TAG_RCPT_DSN_HARD = 13, /* optional: absent in older records */
+	ACK_TAG_RCPT_DSN_REFINED_STATUS = 14, /* optional, likewise */
 };
 
 /* Tags of an event record ('E'). */

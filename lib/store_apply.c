@@ -334,6 +334,8 @@ apply_dsn(ack_rcpt *r, const ack_report_rcpt *b, int64_t now, bool *changed)
 		*changed = true;
 	r->dsn_hard = block_hard(b);
 	if ((rc = set_str(&r->dsn_status, b->status, changed)) != ACK_OK ||
+	    (rc = set_str(&r->dsn_refined_status, b->refined_status,
+	    changed)) != ACK_OK ||
 	    (rc = set_str(&r->dsn_diagnostic, b->diagnostic, changed)) != ACK_OK ||
 	    (rc = set_str(&r->dsn_reason, b->reason, changed)) != ACK_OK)
 		return rc;

@@ -101,7 +101,8 @@ fill_rcpts(ack_rcpt *r)
 		.orcpt = (char *)"rfc822;Alice@Example.ORG",
 		.notify = ACK_NOTIFY_SUCCESS | ACK_NOTIFY_FAILURE,
 		.dsn_state = ACK_DSN_PENDING,
-		.dsn_status = (char *)"4.4.1",
+		.dsn_status = (char *)"4.0.0",
+		.dsn_refined_status = (char *)"4.4.1",
 		.dsn_diagnostic = bigdiag,
 		.dsn_remote_mta = (char *)"dns; mx.example.org",
 		.dsn_reason = (char *)"mailbox",
@@ -137,6 +138,8 @@ check_rcpt(const ack_rcpt *got, const ack_rcpt *want, const char *what)
 	is_int(got->notify, want->notify, "%s: notify", what);
 	is_int(got->dsn_state, want->dsn_state, "%s: dsn_state", what);
 	is_str(got->dsn_status, want->dsn_status, "%s: dsn_status", what);
+	is_str(got->dsn_refined_status, want->dsn_refined_status,
+	    "%s: dsn_refined_status", what);
 	is_str(got->dsn_remote_mta, want->dsn_remote_mta, "%s: remote_mta", what);
 	is_str(got->dsn_reason, want->dsn_reason, "%s: reason", what);
 	is_int(got->dsn_hard, want->dsn_hard, "%s: hard", what);
@@ -593,6 +596,14 @@ test_decoder(void)
 	static const unsigned char bad_int[] = { 'A', 'R', 1, 3, 0, 7, 1, 2, 3, 4, 5, 6, 7 };
 	static const unsigned char bad_ver[] = { 'A', 'R', 2 };
 	static const unsigned char bad_tok[] = { 'A', 'E', 1, 2, 0, 41 };
+	/* a failed recipient as the release before tag 14 wrote it: address,
+	 * dsn_state 6, dsn_status 5.0.0, dsn_reason, dsn_hard 1 */
+	static const unsigned char old_rec[] = { 'A', 'R', 1,
+		1, 0, 5, 'a', '@', 'b', '.', 'c',
+		4, 0, 8, 0, 0, 0, 0, 0, 0, 0, 6,
+		5, 0, 5, '5', '.', '0', '.', '0',
+		8, 0, 11, 'u', 's', 'e', 'r', 'u', 'n', 'k', 'n', 'o', 'w', 'n',
+		13, 0, 8, 0, 0, 0, 0, 0, 0, 0, 1 };
 	ack_rcpt r[3], got = { .notify = 0 };
 	ack_msg m = { .flags = 0 };
 	ack_event e = { .seq = 0 };
@@ -613,14 +624,22 @@ test_decoder(void)
 	ok(okc > 1 && okc < (int)b.len / 2, "only field boundaries decode (%d)", okc);
 	is_int(ack_buf_add(&b, extra, sizeof extra), ACK_OK, "append unknown tag");
 	is_int(ack__rec_decode_rcpt(b.data, b.len, &got), ACK_OK, "unknown tag skipped");
-	is_str(got.dsn_status, "4.4.1", "fields intact after unknown tag");
+	is_str(got.dsn_status, "4.0.0", "fields intact after unknown tag");
 	is_int(got.dsn_hard, ACK_HARD_NO, "hard/soft (tag 13) decoded");
+	is_str(got.dsn_refined_status, "4.4.1", "refined status (tag 14) decoded");
 	ack_rcpt_clear(&got);
 	r[0].dsn_hard = ACK_HARD_UNKNOWN; /* as a record written before tag 13 */
 	is_int(ack__rec_encode_rcpt(&b, &r[0]), ACK_OK, "encode without hard/soft");
 	ok(ack__rec_decode_rcpt(b.data, b.len, &got) == ACK_OK &&
 	    got.dsn_hard == ACK_HARD_UNKNOWN && strcmp(got.dsn_reason, "mailbox") == 0,
 	    "a record without tag 13 reads: hard unknown");
+	ack_rcpt_clear(&got);
+	is_int(ack__rec_decode_rcpt(old_rec, sizeof old_rec, &got), ACK_OK,
+	    "a record written before tag 14 decodes");
+	ok(got.dsn_refined_status == NULL && got.dsn_hard == ACK_HARD_YES &&
+	    got.dsn_status && strcmp(got.dsn_status, "5.0.0") == 0 &&
+	    got.dsn_reason && strcmp(got.dsn_reason, "userunknown") == 0,
+	    "a record without tag 14 reads: no refined status, the rest intact");
 	ack_rcpt_clear(&got);
 	is_int(ack__rec_decode_rcpt(bad_int, sizeof bad_int, &got), ACK_ECORRUPT,
 	    "7-byte integer rejected");
@@ -842,6 +861,42 @@ test_apply_hard(ack_store *s)
 	ack_rcpt_clear(&got);
 }
 
+/* The refined status goes with the stated one: set, changed, cleared. */
+static void
+test_apply_refined(ack_store *s)
+{
+	ack_rcpt r = { .address = (char *)"rs@x.org", .dsn_state = ACK_DSN_PENDING },
+		got;
+	ack_report_rcpt b = block("rs@x.org", "delayed", "4.0.0", "452 mailbox full");
+	ack_apply_result res;
+	ack_msg m;
+
+	fill_msg(&m, 312, "<rs@x.org>", 5);
+	is_int(ack_store_put(s, &m, &r, 1), ACK_OK, "refined: put a message");
+	b.refined_status = (char *)"4.2.2";
+	is_int(apply1(s, m.token, ACK_KIND_DSN, b, 1200, &res), ACK_OK,
+	    "refined: delayed");
+	dsn_of(s, m.token, "rs@x.org", &got);
+	ok(got.dsn_refined_status && strcmp(got.dsn_refined_status, "4.2.2") == 0 &&
+	    strcmp(got.dsn_status, "4.0.0") == 0,
+	    "refined: 4.2.2 stored beside the stated 4.0.0");
+	ack_rcpt_clear(&got);
+	b = block("rs@x.org", "failed", "5.0.0", "550 5.0.0 user unknown");
+	b.refined_status = (char *)"5.1.1";
+	is_int(apply1(s, m.token, ACK_KIND_DSN, b, 1201, &res), ACK_OK,
+	    "refined: failed");
+	dsn_of(s, m.token, "rs@x.org", &got);
+	is_str(got.dsn_refined_status, "5.1.1", "refined: replaced by the new report's");
+	ack_rcpt_clear(&got);
+	b = block("rs@x.org", "failed", "5.1.1", "550 5.1.1 user unknown");
+	is_int(apply1(s, m.token, ACK_KIND_DSN, b, 1202, &res), ACK_OK,
+	    "refined: failed again, a specific status");
+	dsn_of(s, m.token, "rs@x.org", &got);
+	ok(got.dsn_refined_status == NULL && strcmp(got.dsn_status, "5.1.1") == 0,
+	    "refined: cleared by a report that needs none");
+	ack_rcpt_clear(&got);
+}
+
 /* A failure naming no recipient: the only recipient's, or message-level. */
 static void
 test_apply_unnamed(ack_store *s, const char *tok3)
@@ -882,6 +937,7 @@ test_apply(void)
 	is_int(ack_store_events(s, 0, collect, &l), ACK_OK, "apply: events");
 	test_apply_unnamed(s, tok);
 	test_apply_hard(s);
+	test_apply_refined(s);
 	is_int(l.n, 11, "3 submit + 7 report blocks + 1 arf");
 	for (size_t i = 0; i < l.n && i < 11; i++) {
 		inc = inc && l.seq[i] == i + 1;
