@@ -494,6 +494,15 @@ fmt_reason(const char *reason, int hard, char *out, size_t len)
 	return out;
 }
 
+const char *
+fmt_status(const char *status, const char *refined, char *out, size_t len)
+{
+	if (status == NULL || refined == NULL)
+		return status;
+	snprintf(out, len, "%s>%s", status, refined);
+	return out;
+}
+
 void
 put_json_line(ack_buf *b)
 {

@@ -125,5 +125,9 @@ int json_hard(ack_json *j, int hard);
 /* Its reason for a table: "userunknown (hard)", "mailboxfull (soft)",
  * the reason alone, or NULL. */
 const char *fmt_reason(const char *reason, int hard, char *out, size_t len);
+/* Its status for a table: the stated one, "5.0.0>5.1.1" when the
+ * diagnostic refines it, or NULL. */
+const char *fmt_status(const char *status, const char *refined, char *out,
+    size_t len);
 
 #endif

@@ -148,6 +148,14 @@ status_advice(const char *s)
 	return advice[sub];
 }
 
+/* The status to advise by: what the diagnostic says when it refines a
+ * vague stated one (5.0.0 with "no such user": check the address). */
+static const char *
+rcpt_status(const ack_rcpt *r)
+{
+	return r->dsn_refined_status ? r->dsn_refined_status : r->dsn_status;
+}
+
 /* ---------------------------------------------------------------- words */
 
 struct words {
@@ -204,12 +212,12 @@ dsn_words(const ack_record *rec, const ack_rcpt *r, struct words *w)
 		w->known = "Delivery is delayed: the MTA keeps trying.";
 		w->why = "A temporary failure; the MTA sends a final report when it "
 		    "delivers or gives up (Postfix: maximal_queue_lifetime, 5 days).";
-		w->next = status_advice(r->dsn_status);
+		w->next = status_advice(rcpt_status(r));
 		return;
 	case ACK_DSN_FAILED:
 		w->known = "Delivery failed: the message did not reach the recipient.";
 		w->why = NULL;
-		w->next = status_advice(r->dsn_status);
+		w->next = status_advice(rcpt_status(r));
 		return;
 	}
 	w->known = "The DSN state is one this ackctl does not know.";
@@ -286,6 +294,26 @@ human_status(const ack_rcpt *r)
 	say("Status", line);
 }
 
+/* A refined status in words, beside the stated one. */
+static void
+human_refined(const ack_rcpt *r)
+{
+	struct status_text st;
+	char line[512];
+	int n;
+
+	if (r->dsn_status == NULL || r->dsn_refined_status == NULL)
+		return;
+	n = snprintf(line, sizeof line, "the report states %s, its diagnostic says %s",
+	    r->dsn_status, r->dsn_refined_status);
+	if (r->dsn_reason != NULL && n > 0 && (size_t)n < sizeof line)
+		n += snprintf(line + n, sizeof line - (size_t)n, " (%s)", r->dsn_reason);
+	if (status_lookup(r->dsn_refined_status, &st) && n > 0 &&
+	    (size_t)n < sizeof line)
+		snprintf(line + n, sizeof line - (size_t)n, ": %s", st.detail);
+	say("Refined", line);
+}
+
 static void
 human_rcpt(const ack_record *rec, const ack_rcpt *r)
 {
@@ -303,6 +331,7 @@ human_rcpt(const ack_record *rec, const ack_rcpt *r)
 	say("Delivery", line);
 	say("", dw.known);
 	human_status(r);
+	human_refined(r);
 	say("Reason", fmt_reason(r->dsn_reason, r->dsn_hard, line, sizeof line));
 	say("Diagnostic", r->dsn_diagnostic);
 	say("Remote MTA", r->dsn_remote_mta);
@@ -380,6 +409,7 @@ json_rcpt(ack_json *j, const ack_record *rec, const ack_rcpt *r)
 	JS(ack_json_kstr(j, "state", ack_dsn_state_name(r->dsn_state)));
 	JS(ack_json_kstr(j, "status", r->dsn_status));
 	JS(json_status(j, r->dsn_status));
+	JS(ack_json_kstr(j, "refined_status", r->dsn_refined_status));
 	JS(ack_json_kstr(j, "reason", r->dsn_reason));
 	JS(ack_json_key(j, "hard"));
 	JS(json_hard(j, r->dsn_hard));

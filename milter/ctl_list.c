@@ -32,7 +32,8 @@ struct filter {
 struct row {
 	int64_t submitted, dsn_updated, mdn_updated;
 	char token[ACK_TOKEN_LEN + 1];
-	char *message_id, *sender, *address, *status, *reason, *diagnostic;
+	char *message_id, *sender, *address, *status, *refined, *reason;
+	char *diagnostic;
 	int dsn, mdn, hard;
 };
 
@@ -64,6 +65,7 @@ rows_add(struct rows *rs, const ack_record *rec, const ack_rcpt *r)
 	w->sender = ctl_strdup(rec->msg.sender);
 	w->address = ctl_strdup(r->address);
 	w->status = ctl_strdup(r->dsn_status);
+	w->refined = ctl_strdup(r->dsn_refined_status);
 	w->reason = ctl_strdup(r->dsn_reason);
 	w->diagnostic = ctl_strdup(r->dsn_diagnostic);
 }
@@ -75,6 +77,7 @@ row_free(struct row *w)
 	free(w->sender);
 	free(w->address);
 	free(w->status);
+	free(w->refined);
 	free(w->reason);
 	free(w->diagnostic);
 }
@@ -271,6 +274,7 @@ row_json(ack_json *j, const struct row *w, const struct filter *f, int64_t now)
 	JS(ack_json_kstr(j, "mdn", ack_mdn_state_name(w->mdn)));
 	JS(ack_json_ktime(j, "mdn_updated", w->mdn_updated));
 	JS(ack_json_kstr(j, "status", w->status));
+	JS(ack_json_kstr(j, "refined_status", w->refined));
 	JS(ack_json_kstr(j, "reason", w->reason));
 	JS(ack_json_key(j, "hard"));
 	JS(json_hard(j, w->hard));
@@ -314,17 +318,18 @@ print_table(const struct rows *rs, const struct filter *f, int64_t now)
 		table_row(&t, "TIME", "TOKEN", "RECIPIENT", "DSN", "MDN", "STATUS", "REASON");
 	for (size_t i = 0; i < rs->n; i++) {
 		const struct row *w = &rs->v[i];
-		char when[64], ago[32], rbuf[80];
+		char when[64], ago[32], rbuf[80], sbuf[40];
 		const char *dsn = ack_dsn_state_name(w->dsn);
 		const char *mdn = ack_mdn_state_name(w->mdn);
 		const char *reason = row_reason(w, rbuf, sizeof rbuf);
+		const char *status = fmt_status(w->status, w->refined, sbuf, sizeof sbuf);
 
 		fmt_local_time(w->submitted, when, sizeof when);
 		fmt_duration(now - w->submitted, ago, sizeof ago);
 		if (age)
-			table_row(&t, when, ago, w->token, w->address, dsn, mdn, w->status, reason);
+			table_row(&t, when, ago, w->token, w->address, dsn, mdn, status, reason);
 		else
-			table_row(&t, when, w->token, w->address, dsn, mdn, w->status, reason);
+			table_row(&t, when, w->token, w->address, dsn, mdn, status, reason);
 	}
 	table_print(&t);
 	table_free(&t);

@@ -81,12 +81,12 @@ print_human(const char *file, const ack_report *r, const struct found *f)
 	    "DIAGNOSTIC");
 	for (size_t i = 0; i < r->nrcpt; i++) {
 		const ack_report_rcpt *p = &r->rcpt[i];
-		char addr[1024];
+		char addr[1024], status[40];
 
 		snprintf(addr, sizeof addr, "  %s", p->final_recipient ?
 		    p->final_recipient : p->original_recipient ? p->original_recipient : "-");
-		table_row(&t, addr, p->action, p->status, p->reason, p->remote_mta,
-		    p->diagnostic);
+		table_row(&t, addr, p->action, fmt_status(p->status, p->refined_status,
+		    status, sizeof status), p->reason, p->remote_mta, p->diagnostic);
 	}
 	table_print(&t);
 	table_free(&t);

@@ -101,6 +101,7 @@ json_dsn(ack_json *j, const ack_rcpt *r)
 	JS(ack_json_obj_open(j));
 	JS(ack_json_kstr(j, "state", ack_dsn_state_name(r->dsn_state)));
 	JS(ack_json_kstr(j, "status", r->dsn_status));
+	JS(ack_json_kstr(j, "refined_status", r->dsn_refined_status));
 	JS(ack_json_kstr(j, "diagnostic", r->dsn_diagnostic));
 	JS(ack_json_kstr(j, "remote_mta", r->dsn_remote_mta));
 	JS(ack_json_kstr(j, "reason", r->dsn_reason));
@@ -211,12 +212,14 @@ show_human(const ack_record *rec)
 	    "UPDATED", "MDN");
 	for (size_t i = 0; i < rec->nrcpt; i++) {
 		const ack_rcpt *r = &rec->rcpt[i];
-		char reason[80];
+		char reason[80], status[40];
 
 		ack_notify_format(r->notify, notify, sizeof notify);
 		fmt_local_time(r->dsn_updated, when, sizeof when);
 		table_row(&t, r->address, r->notify ? notify : NULL,
-		    ack_dsn_state_name(r->dsn_state), r->dsn_status,
+		    ack_dsn_state_name(r->dsn_state),
+		    fmt_status(r->dsn_status, r->dsn_refined_status, status,
+		    sizeof status),
 		    fmt_reason(r->dsn_reason, r->dsn_hard, reason, sizeof reason),
 		    r->dsn_remote_mta, when, ack_mdn_state_name(r->mdn_state));
 	}
