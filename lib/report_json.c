@@ -51,6 +51,10 @@ json_rcpt(ack_json *j, const ack_report_rcpt *r)
 		rc = json_kv(j, "reason", r->reason);
 	if (rc == ACK_OK && (rc = ack_json_key(j, "hard")) == ACK_OK)
 		rc = r->hard < 0 ? ack_json_null(j) : ack_json_bool(j, r->hard == 1);
+	/* a bounce that names no one failed: the address is only the returned
+	 * message's To: (the store applies it to an open recipient alone) */
+	if (rc == ACK_OK && r->guessed && (rc = ack_json_key(j, "guessed")) == ACK_OK)
+		rc = ack_json_bool(j, true);
 	return rc == ACK_OK ? ack_json_obj_close(j) : rc;
 }
 

@@ -83,8 +83,10 @@ print_human(const char *file, const ack_report *r, const struct found *f)
 		const ack_report_rcpt *p = &r->rcpt[i];
 		char addr[1024], status[40];
 
-		snprintf(addr, sizeof addr, "  %s", p->final_recipient ?
-		    p->final_recipient : p->original_recipient ? p->original_recipient : "-");
+		/* "(guessed)": taken from the returned message's To: */
+		snprintf(addr, sizeof addr, "  %s%s", p->final_recipient ?
+		    p->final_recipient : p->original_recipient ? p->original_recipient : "-",
+		    p->guessed ? " (guessed)" : "");
 		table_row(&t, addr, p->action, fmt_status(p->status, p->refined_status,
 		    status, sizeof status), p->reason, p->remote_mta, p->diagnostic);
 	}
