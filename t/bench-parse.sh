@@ -7,6 +7,9 @@
 # for ROUNDS rounds (default 3; the machine is noisy): each round's figures
 # are printed, then the medians and the median of the rounds' ratios.
 #
+# Each round also parses the files with an empty pattern library (RFC
+# reports only, no rule run): what the rules cost is the difference.
+#
 # usage: t/bench-parse.sh [BUILDDIR [CORPUS [ROUNDS]]]
 #   BUILDDIR  where milter/ackctl was built (default: $ACK_BUILDDIR or .)
 #   CORPUS    the corpus directory (default: $ACK_CORPUS or ../shared/corpus
@@ -27,7 +30,7 @@ trap 'rm -f "$list"' EXIT INT TERM
 
 cd "$corpus"
 ours() {
-	xargs -d '\n' -a "$list" "$ackctl" parse --bench --patterns "$srcdir/patterns"
+	xargs -d '\n' -a "$list" "$ackctl" parse --bench --patterns "${1:-$srcdir/patterns}"
 }
 theirs() {
 	perl -MSisimai -MTime::HiRes=time -e '
@@ -66,11 +69,16 @@ else
 	echo "Sisimai: not installed (apt-get install libsisimai-perl) - no comparison"
 fi
 res=$(mktemp)
-trap 'rm -f "$list" "$res"' EXIT INT TERM
+res_empty=$(mktemp)
+empty=$(mktemp -d)
+trap 'rm -rf "$list" "$res" "$res_empty" "$empty"' EXIT INT TERM
 r=1
 while [ "$r" -le "$rounds" ]; do
 	o=$(ours)
 	echo "round $r: ackmilter $o"
+	e=$(ours "$empty")
+	echo "round $r: no rules  $e"
+	echo "$e" | rate >>"$res_empty"
 	if [ -n "$sisimai" ]; then
 		t=$(theirs)
 		echo "round $r: Sisimai   $t"
@@ -81,6 +89,7 @@ while [ "$r" -le "$rounds" ]; do
 	r=$((r + 1))
 done
 echo "median: ackmilter $(cut -d' ' -f1 "$res" | median) msg/s"
+echo "median: ackmilter without rules $(median <"$res_empty") msg/s"
 [ -n "$sisimai" ] || exit 0
 echo "median: Sisimai $(cut -d' ' -f2 "$res" | median) msg/s"
 ratio=$(awk '$2 > 0 { printf "%.1f\n", $1 / $2 }' "$res" | median)
