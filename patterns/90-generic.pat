@@ -53,8 +53,9 @@ recipient ^[ \t>]*(?:\*\s*)?<?([^\s<>:"()@]+@[^\s<>:"()]+\.[a-z]{2,})>?:?[ \t]*(
 recipient ^[ \t]*<?([^\s<>:"@]+@[^\s<>:"]+\.[a-z]{2,})>?\s+(?:-\s|\.\.\.|on\s+\w{3},?\s)
 # "... deliver(ed) ... to[:] addr"
 recipient \bdeliver(?:y|ed)?\b[^\n]{0,60}?\bto:?\s+<?([^\s<>:"@]+@[^\s<>:"]+\.[a-z]{2,})>?
-# labelled: "Failed Recipient: addr", "Delivery failed 20 attempts: addr", "RCPT TO:<addr>"
-recipient \b(?:failed recipient|delivery failed \d+ attempts|recipient address|RCPT TO|original-recipient|bad address)\s*:?\s*(?:rfc822;)?\s*<?([^\s<>:"@]+@[^\s<>":]+)
+# labelled: "Failed Recipient: addr", "Delivery failed 20 attempts: addr", "RCPT TO:<addr>",
+# "Final-Recipient: rfc822; addr" (delivery-status fields written as text)
+recipient \b(?:failed recipient|delivery failed \d+ attempts|recipient address|RCPT TO|original-recipient|final-recipient|bad address)\s*:?\s*(?:rfc822;)?\s*<?([^\s<>:"@]+@[^\s<>":]+)
 # X.400 in old Exchange: "...;dda:SMTP=user@example.com;"
 recipient \bSMTP=([^\s;<>@]+@[^\s;<>]+);
 # "User's mailbox is full: <addr>", "quota exceeded for addr"
