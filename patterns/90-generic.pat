@@ -70,3 +70,6 @@ original ^[ \t]*-{3,}\s*Original Message\s*-{3,}
 original ^(?:A copy of the original message below this line|Original message follows|The original message (?:was|is) (?:attached|below)|Below is a copy of the original message)
 original ^[ \t]*-- The header and top \d+ lines of the message follows
 original ^\|-+ Message text follows
+# A bounce whose MIME headers a list manager dropped: its parts are read
+# as one text, and the returned message starts at its part's header.
+original ^Content-Type:[ \t]*(?:message/rfc822|text/rfc822-headers|message/global)\b

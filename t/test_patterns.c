@@ -674,6 +674,50 @@ test_refined(ack_parser *p)
 	    "refine, bounce: status 5.1.1 from the text, no refined status");
 }
 
+/*
+ * A bounce whose top-level MIME headers a list manager dropped (Mailman
+ * forwarding an Exchange 5.5 notice): its parts are read as one text.
+ * The returned message starts at its part's "Content-Type:
+ * message/rfc822" line; the addresses in it (Cc:, List-* headers) are
+ * no failed recipients.
+ */
+static void
+test_stripped_mime(ack_parser *p)
+{
+	static const char msg[] =
+	    "From: System Administrator <postmaster@example.com>\n"
+	    "Subject: Undeliverable: figures\n\n"
+	    "This message is in MIME format. Since your mail reader does not\n"
+	    "understand this format, some or all of this message may not be legible.\n\n"
+	    "------_=_NextPart_000_01\n"
+	    "Content-Type: text/plain;\n\tcharset=\"iso-8859-1\"\n\n"
+	    "Your message\n\n  To:      kim@example.com\n  Subject: figures\n\n"
+	    "did not reach the following recipient(s):\n\n"
+	    "kim@example.com on Mon, 2 Jan 2006 10:00:00 -0500\n"
+	    "    The recipient name is not recognized\n\n"
+	    "------_=_NextPart_000_01\n"
+	    "Content-Type: message/rfc822\n\n"
+	    "From: Lee <lee@example.org>\n"
+	    "To: kim@example.com\n"
+	    "Cc: Team <team@example.org>, List\n\t <list@example.net>\n"
+	    "List-Help: <mailto:list-request@example.net?subject=help>\n"
+	    "Subject: figures\n\nThe figures.\n\n"
+	    "------_=_NextPart_000_01--\n";
+	const ack_report *r;
+
+	if (ack_parser_message(p, msg, strlen(msg)) != ACK_OK) {
+		ok(0, "stripped MIME: parses");
+		return;
+	}
+	r = ack_parser_result(p);
+	is_int(r->kind, ACK_KIND_BOUNCE, "stripped MIME: a bounce");
+	is_int((int)r->nrcpt, 1, "stripped MIME: one recipient, none from the "
+	    "returned message");
+	if (r->nrcpt > 0)
+		is_str(r->rcpt[0].final_recipient, "kim@example.com",
+		    "stripped MIME: the recipient");
+}
+
 /* ------------------------------------------------------------ bad files */
 
 static void
@@ -1233,6 +1277,7 @@ main(void)
 	test_diag_utf8(p);
 	test_one_reason(p);
 	test_refined(p);
+	test_stripped_mime(p);
 	test_store(p);
 	test_slow_inputs(pt, p);
 	test_redos_rule(p);
