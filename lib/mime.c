@@ -829,3 +829,10 @@ ack__mime_walk(const char *data, size_t len, const char *ctype,
 {
 	return walk(data, len, ctype, cte, 0, cb, arg);
 }
+
+int
+ack__mime_walk_entity(const char *d, size_t len, unsigned depth,
+    ack__mime_part_cb cb, void *arg)
+{
+	return walk_part(d, len, depth, cb, arg);
+}

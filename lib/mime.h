@@ -85,6 +85,10 @@ typedef int (*ack__mime_part_cb)(const ack__mime_part *part, void *arg);
  */
 int ack__mime_walk(const char *data, size_t len, const char *ctype,
     const char *cte, ack__mime_part_cb cb, void *arg);
+/* The same for a whole entity d/len (a message/rfc822 part's body): its
+ * header fields give ctype and cte; its parts are met from depth on. */
+int ack__mime_walk_entity(const char *d, size_t len, unsigned depth,
+    ack__mime_part_cb cb, void *arg);
 
 /* ------------------------------------------------------------------ */
 /* fields.c                                                            */

@@ -322,6 +322,46 @@ remember_leaf(ack_parser *p, const ack__mime_part *part)
 	ack__mime_ctype(part->cte, l->cte, sizeof l->cte);
 }
 
+static int on_part(const ack__mime_part *part, void *arg);
+
+/* The Content-Type of an attached message, into the buffer at arg. */
+static int
+wrapped_ctype(const char *name, size_t nl, const char *value, void *arg)
+{
+	(void)name;
+	(void)nl;
+	snprintf(arg, 256, "%s", value);
+	return ACK__MIME_STOP;
+}
+
+/*
+ * Is the attached message s[0..len) itself a delivery report, wrapped by
+ * a gateway that forwards the report it received as an attachment of a
+ * message of its own (InterScan, some Exchange setups)?  Only in a
+ * message that is no report itself, and only a multipart/report that
+ * says it holds a DSN: the returned message of a bounce is never one (a
+ * DSN has a null sender, so it is never bounced).
+ */
+static bool
+wrapped_report(const ack_parser *p, const char *s, size_t len)
+{
+	static const char *const ct[] = { "Content-Type", NULL };
+	char v[256] = "", type[64], rt[64];
+	int rc;
+
+	if (p->b.r.kind != ACK_KIND_NONE || p->report_type[0] || p->top_report ||
+	    p->returned_seen)
+		return false;
+	(void)ack__mime_headers_only(s, len, ct, wrapped_ctype, v, &rc);
+	ack__mime_ctype(v, type, sizeof type);
+	if (strcmp(type, "multipart/report") != 0 ||
+	    !ack__mime_param(v, "report-type", rt, sizeof rt))
+		return false;
+	ack__mime_ctype(rt, rt, sizeof rt);
+	return strcmp(rt, "delivery-status") == 0 ||
+	    strcmp(rt, "global-delivery-status") == 0;
+}
+
 static int
 on_part(const ack__mime_part *part, void *arg)
 {
@@ -342,9 +382,16 @@ on_part(const ack__mime_part *part, void *arg)
 			return ACK_OK;
 		return with_decoded(p, part, parse_fields, kind);
 	}
-	if (is_returned_type(part->type))
+	if (is_returned_type(part->type)) {
+		/* (read where it lies: what the walk keeps points into it) */
+		if (part->type[0] == 'm' && part->depth < 2 &&
+		    !ack__mime_encoded(part->cte) && part->data != NULL &&
+		    wrapped_report(p, part->data, part->len))
+			return ack__mime_walk_entity(part->data, part->len, 1,
+			    on_part, p);
 		return p->returned_seen ? ACK_OK :
 		    with_decoded(p, part, parse_returned, 0);
+	}
 	if (strncmp(part->type, "multipart/", 10) == 0)
 		return ACK_OK; /* too deep */
 	if (part->type[0] == 'a' &&

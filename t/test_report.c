@@ -291,6 +291,59 @@ static const tcase cases[] = {
 	  "Content-Type: multipart/mixed; boundary=B\n\n--B\n\nhello\n--B\n"
 	  "Content-Type: message/rfc822\n\nSubject: x\n\nbody\n--B--\n",
 	  ACK_KIND_NONE, 0, NULL, NULL, NULL, NULL, NULL },
+	/* a gateway (InterScan) forwards the DSN it got as an attachment of a
+	 * message of its own: the report inside is read, and its returned
+	 * message gives the token */
+	{ "a DSN wrapped in a gateway's message",
+	  "From: postmaster@gw.example\nSubject: Delivery Status Notification (Failure)\n"
+	  "Content-Type: multipart/mixed; report-type=delivery-status;\n"
+	  "\tboundary=\"W\"\n\n"
+	  "--W\n"
+	  "Content-Type: message/rfc822\n\n"
+	  "From: postmaster@mx.example\nTo: bounces@gw.example\n"
+	  "Content-Type: multipart/report; report-type=delivery-status;\n"
+	  "\tboundary=\"B\"\n\n"
+	  "--B\n"
+	  "Content-Type: text/plain\n\nDelivery to the following recipients failed.\n\n"
+	  "--B\n"
+	  "Content-Type: message/delivery-status\n\n"
+	  "Reporting-MTA: dns;mx.example\n\n"
+	  "Final-Recipient: rfc822;horu@ccc.example\nAction: failed\nStatus: 5.1.1\n\n"
+	  RETURNED
+	  "\n--W--\n",
+	  ACK_KIND_DSN, 1, "horu@ccc.example", "failed", "5.1.1",
+	  "token=abcdefgh234567abcdefgh234567abcdefgh2345", NULL },
+	/* the same attachment base64-encoded is not unwrapped (what the
+	 * parser keeps of the parts points into the message) */
+	{ "a wrapped DSN, base64: not read",
+	  "From: a@example.org\nSubject: fwd\n"
+	  "Content-Type: multipart/mixed; boundary=\"W\"\n\n"
+	  "--W\n"
+	  "Content-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\n"
+	  "Q29udGVudC1UeXBlOiBtdWx0aXBhcnQvcmVwb3J0OyByZXBvcnQtdHlwZT1kZWxpdmVyeS1z\n"
+	  "dGF0dXM7IGJvdW5kYXJ5PUIKCi0tQgpDb250ZW50LVR5cGU6IG1lc3NhZ2UvZGVsaXZlcnkt\n"
+	  "c3RhdHVzCgpGaW5hbC1SZWNpcGllbnQ6IHJmYzgyMjt4QHkuZXhhbXBsZQpBY3Rpb246IGZh\n"
+	  "aWxlZApTdGF0dXM6IDUuMS4xCgotLUItLQo=\n"
+	  "--W--\n",
+	  ACK_KIND_NONE, 0, NULL, NULL, NULL, NULL, NULL },
+	/* a report's own returned message is never taken for its report */
+	{ "a DSN returning a DSN: the outer one is read",
+	  DSN_HEAD
+	  "Content-Type: multipart/report; report-type=delivery-status;\n"
+	  "\tboundary=\"B\"\n\n"
+	  "--B\n"
+	  "Content-Type: message/delivery-status\n\n"
+	  "Reporting-MTA: dns;mx.example\n\n"
+	  "Final-Recipient: rfc822;outer@example.net\nAction: failed\nStatus: 5.1.1\n\n"
+	  "--B\n"
+	  "Content-Type: message/rfc822\n\n"
+	  "Content-Type: multipart/report; report-type=delivery-status; boundary=C\n\n"
+	  "--C\n"
+	  "Content-Type: message/delivery-status\n\n"
+	  "Final-Recipient: rfc822;inner@example.net\nAction: failed\nStatus: 5.2.2\n\n"
+	  "--C--\n"
+	  "--B--\n",
+	  ACK_KIND_DSN, 1, "outer@example.net", "failed", "5.1.1", NULL, NULL },
 };
 
 /* ------------------------------------------------------------ helpers */
