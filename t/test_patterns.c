@@ -126,6 +126,11 @@ static const tcase cases[] = {
 	  "Delivery failed 20 attempts: oscar@example.com.ph\n\nOriginal message follows.\n"
 	  "To: someone@example.org\n",
 	  ACK_KIND_BOUNCE, "oscar@example.com.ph", "failed", "5.0.0", "undefined", -1 },
+	{ "smtp32 short", "From: \"Postmaster\" <postmaster@example.com>\n"
+	  "Subject: Undeliverable Mail\nX-Mailer: <SMTP32 v8.05>\n\n"
+	  "undeliverable  to pat@example.com\n\n\nOriginal message follows.\n\n"
+	  "From: list-bounces@example.org\nTo: quinn@example.com\n\nheld for approval\n",
+	  ACK_KIND_BOUNCE, "pat@example.com", "failed", "5.0.0", "undefined", -1 },
 	{ "smail", "From: <MAILER-DAEMON@example.net>\n"
 	  "Subject: mail failed, returning to sender\n\n"
 	  "|------------------------- Message log follows: -------------------------|\n"
