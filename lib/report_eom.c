@@ -324,20 +324,22 @@ remember_leaf(ack_parser *p, const ack__mime_part *part)
 
 static int on_part(const ack__mime_part *part, void *arg);
 
+#define WRAPPED_CTYPE_MAX 256 /* bytes of an attached message's Content-Type */
+
 /* The Content-Type of an attached message, into the buffer at arg. */
 static int
 wrapped_ctype(const char *name, size_t nl, const char *value, void *arg)
 {
 	(void)name;
 	(void)nl;
-	snprintf(arg, 256, "%s", value);
+	snprintf(arg, WRAPPED_CTYPE_MAX, "%s", value);
 	return ACK__MIME_STOP;
 }
 
 /*
  * Is the attached message s[0..len) itself a delivery report, wrapped by
  * a gateway that forwards the report it received as an attachment of a
- * message of its own (InterScan, some Exchange setups)?  Only in a
+ * message of its own (an InterScan gateway does)?  Only in a
  * message that is no report itself, and only a multipart/report that
  * says it holds a DSN: the returned message of a bounce is never one (a
  * DSN has a null sender, so it is never bounced).
@@ -346,7 +348,7 @@ static bool
 wrapped_report(const ack_parser *p, const char *s, size_t len)
 {
 	static const char *const ct[] = { "Content-Type", NULL };
-	char v[256] = "", type[64], rt[64];
+	char v[WRAPPED_CTYPE_MAX] = "", type[64], rt[64];
 	int rc;
 
 	if (p->b.r.kind != ACK_KIND_NONE || p->report_type[0] || p->top_report ||
